@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`. Both install what is missing first.
+BUILD_TYPE_DIR := build
+TEST_DIR       := build-test
+JOBS           ?= $(shell nproc)
+
+.PHONY: deps build build-test run test bench clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_TYPE_DIR) -DCMAKE_BUILD_TYPE=Release -DMGW_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(BUILD_TYPE_DIR) -j $(JOBS) --target matomo-gateway
+
+run: build
+	@bash scripts/run-local.sh $(BUILD_TYPE_DIR)/matomo-gateway $(ARGS)
+
+build-test: deps
+	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(TEST_DIR) -j $(JOBS)
+
+test: build-test
+	cd $(TEST_DIR) && ctest --output-on-failure --timeout 600
+
+clean:
+	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR)

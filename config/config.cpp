@@ -1,0 +1,399 @@
+// The option table and the three sources. TOML (Debian's libtomlplusplus-dev) rather than YAML:
+// flat key = value files like Matomo's own config.ini.php, typed values, and no indentation rules.
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <functional>
+#include <sstream>
+
+namespace mgw::config {
+namespace {
+
+using gateway::Options;
+using Setter = std::function<std::optional<std::string>(Options&, const std::string&)>;
+using Getter = std::function<std::string(const Options&)>;
+
+struct Option {
+    std::string name;        // flag without "--"; env is MATOMO_GATEWAY_<NAME>, file key <name> with '_'
+    std::string help;
+    Setter set;
+    Getter get;
+    bool secret = false;
+};
+
+template <class T>
+std::optional<std::string> parse_int(const std::string& v, T& out, long long lo, long long hi) {
+    long long x = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc() || p != v.data() + v.size()) return "expected an integer, got '" + v + "'";
+    if (x < lo || x > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+    out = static_cast<T>(x);
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_bool(const std::string& v, bool& out) {
+    if (v == "1" || v == "true" || v == "on" || v == "yes") out = true;
+    else if (v == "0" || v == "false" || v == "off" || v == "no") out = false;
+    else return "expected true or false, got '" + v + "'";
+    return std::nullopt;
+}
+
+std::optional<std::string> parse_ms(const std::string& v, std::chrono::milliseconds& out) {
+    long long x = 0;
+    if (auto e = parse_int(v, x, 0, 86'400'000)) return e;
+    out = std::chrono::milliseconds(x);
+    return std::nullopt;
+}
+
+std::vector<std::string> split_list(const std::string& v) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : v + ",") {
+        if (c == ',') {
+            while (!cur.empty() && cur.back() == ' ') cur.pop_back();
+            std::size_t b = cur.find_first_not_of(' ');
+            if (b != std::string::npos) out.push_back(cur.substr(b));
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string join_list(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
+}
+
+const std::vector<Option>& table() {
+    static const std::vector<Option> t = {
+        {"listen", "tracking listener HOST:PORT", [](Options& o, const std::string& v) { o.server.listen = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.server.listen; }},
+        {"admin-listen", "admin listener for /livez, /readyz, /metrics (keep it private)",
+         [](Options& o, const std::string& v) { o.server.admin_listen = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.server.admin_listen; }},
+        {"redis", "redis://[user:password@]host:port/db or unix:///path?db=N",
+         [](Options& o, const std::string& v) {
+             o.redis_url = v;
+             return queue::parse_redis_url(v, o.redis);
+         },
+         [](const Options& o) { return queue::redact_redis_url(o.redis_url); }, true},
+        {"queues", "QueuedTracking numQueueWorkers: number of queues (1..4096)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.queue.queues, 1, 4096); },
+         [](const Options& o) { return std::to_string(o.tracking.queue.queues); }},
+        {"threads", "I/O threads (0: one per core)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.server.threads, 0, 256); },
+         [](const Options& o) { return std::to_string(o.server.threads); }},
+        {"compression-level", "zlib level of queue values, 0 (plain JSON) to 9",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.compression_level, 0, 9); },
+         [](const Options& o) { return std::to_string(o.tracking.compression_level); }},
+        {"max-header-bytes", "request line plus headers, bytes (over: 431)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.server.max_header_bytes, 1024, 1 << 20); },
+         [](const Options& o) { return std::to_string(o.server.max_header_bytes); }},
+        {"max-body-bytes", "request body, bytes (over: 413)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.server.max_body_bytes, 0, 1LL << 30); },
+         [](const Options& o) { return std::to_string(o.server.max_body_bytes); }},
+        {"max-params", "parameters per query string or form body, PHP max_input_vars (over: 400)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.parse_limits.max_vars, 1, 1'000'000); },
+         [](const Options& o) { return std::to_string(o.tracking.parse_limits.max_vars); }},
+        {"read-timeout-ms", "time to receive one whole request (over: 408)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.server.read_timeout); },
+         [](const Options& o) { return std::to_string(o.server.read_timeout.count()); }},
+        {"idle-timeout-ms", "keep-alive wait for the next request before closing",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.server.idle_timeout); },
+         [](const Options& o) { return std::to_string(o.server.idle_timeout.count()); }},
+        {"max-connections", "open client connections; more are closed at accept",
+         [](Options& o, const std::string& v) { return parse_int(v, o.server.max_connections, 1, 10'000'000); },
+         [](const Options& o) { return std::to_string(o.server.max_connections); }},
+        {"drain-delay-ms", "on SIGTERM, keep serving this long with /readyz 503 before closing the listener",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.server.drain_delay); },
+         [](const Options& o) { return std::to_string(o.server.drain_delay.count()); }},
+        {"drain-timeout-ms", "on SIGTERM, wait at most this long for in-flight hits",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.server.drain_timeout); },
+         [](const Options& o) { return std::to_string(o.server.drain_timeout.count()); }},
+        {"redis-connect-timeout-ms", "Redis connect timeout",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.redis.connect_timeout); },
+         [](const Options& o) { return std::to_string(o.redis.connect_timeout.count()); }},
+        {"redis-reply-timeout-ms", "no Redis reply for this long: the connection is dropped and rebuilt",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.redis.reply_timeout); },
+         [](const Options& o) { return std::to_string(o.redis.reply_timeout.count()); }},
+        {"redis-max-pending-bytes", "request-set bytes held waiting for Redis; over it hits get 503",
+         [](Options& o, const std::string& v) { return parse_int(v, o.redis.max_pending_bytes, 4096, 1LL << 40); },
+         [](const Options& o) { return std::to_string(o.redis.max_pending_bytes); }},
+        {"userid-overwrites-visitorid", "Matomo [Tracker] enable_userid_overwrites_visitorid",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.userid_overwrites_visitorid); },
+         [](const Options& o) { return std::string(o.tracking.queue.userid_overwrites_visitorid ? "true" : "false"); }},
+        {"validation", "compatible (queue what stock queues) or strict (400 for what the worker would drop)",
+         [](Options& o, const std::string& v) {
+             if (v == "compatible") o.tracking.validation = gateway::Validation::compatible;
+             else if (v == "strict") o.tracking.validation = gateway::Validation::strict;
+             else return std::optional<std::string>("must be compatible or strict");
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return std::string(o.tracking.validation == gateway::Validation::strict ? "strict" : "compatible"); }},
+        {"sites", "strict mode: comma-separated idsite allow-list (empty: any positive idsite)",
+         [](Options& o, const std::string& v) {
+             o.tracking.sites.clear();
+             for (const auto& item : split_list(v)) {
+                 std::int64_t id = 0;
+                 if (auto e = parse_int(item, id, 1, 1LL << 40)) return std::optional<std::string>("'" + item + "': " + *e);
+                 o.tracking.sites.push_back(id);
+             }
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) {
+             std::string s;
+             for (auto id : o.tracking.sites) s += (s.empty() ? "" : ",") + std::to_string(id);
+             return s;
+         }},
+        {"cors-domains", "Matomo [General] cors_domains[], comma-separated; * allows any origin",
+         [](Options& o, const std::string& v) { o.tracking.cors_domains = split_list(v); return std::optional<std::string>{}; },
+         [](const Options& o) { return join_list(o.tracking.cors_domains); }},
+        {"third-party-cookie", "Matomo [Tracker] use_third_party_id_cookie: set and read the _pk_uid cookie",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.third_party_cookie); },
+         [](const Options& o) { return std::string(o.tracking.queue.third_party_cookie ? "true" : "false"); }},
+        {"cookie-name", "Matomo [Tracker] cookie_name of the third-party visitor cookie",
+         [](Options& o, const std::string& v) {
+             if (v.empty()) return std::optional<std::string>("must not be empty");
+             o.tracking.third_party_cookie_name = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.tracking.third_party_cookie_name; }},
+        {"cookie-path", "Matomo [Tracker] cookie_path",
+         [](Options& o, const std::string& v) { o.tracking.cookie_path = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.tracking.cookie_path; }},
+        {"cookie-domain", "Matomo [Tracker] cookie_domain",
+         [](Options& o, const std::string& v) { o.tracking.cookie_domain = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.tracking.cookie_domain; }},
+        {"cookie-expire", "Matomo [Tracker] cookie_expire, seconds",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.cookie_expire, 0, 1LL << 40); },
+         [](const Options& o) { return std::to_string(o.tracking.cookie_expire); }},
+        {"ignore-cookie-name", "Matomo [Tracker] ignore_visits_cookie_name",
+         [](Options& o, const std::string& v) {
+             if (v.empty()) return std::optional<std::string>("must not be empty");
+             o.tracking.ignore_cookie_name = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.tracking.ignore_cookie_name; }},
+        {"cdt-no-token-window", "Matomo tracking_requests_require_authentication_when_custom_timestamp_newer_than, seconds",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.cdt_no_token_window, 0, 1LL << 40); },
+         [](const Options& o) { return std::to_string(o.tracking.cdt_no_token_window); }},
+        {"max-bulk-hits", "hits in one bulk request (over: 413)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.max_bulk_hits, 1, 10'000'000); },
+         [](const Options& o) { return std::to_string(o.tracking.max_bulk_hits); }},
+        {"max-param-bytes", "strict mode: longest parameter value, bytes (over: 400)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.max_param_bytes, 16, 1LL << 30); },
+         [](const Options& o) { return std::to_string(o.tracking.max_param_bytes); }},
+        {"js-tracker-file", "matomo.js to serve at /matomo.js, /piwik.js and /js/ (unset: those paths answer 404)",
+         [](Options& o, const std::string& v) { o.server.js_tracker_file = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.server.js_tracker_file; }},
+        {"tracking-paths", "more comma-separated paths that behave like /matomo.php",
+         [](Options& o, const std::string& v) {
+             o.server.extra_tracking_paths = split_list(v);
+             for (const auto& p : o.server.extra_tracking_paths)
+                 if (p.empty() || p.front() != '/') return std::optional<std::string>("'" + p + "' must start with /");
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return join_list(o.server.extra_tracking_paths); }},
+        {"access-log", "JSON access log on stdout",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.server.access_log); },
+         [](const Options& o) { return std::string(o.server.access_log ? "true" : "false"); }},
+        {"access-log-sample", "fraction of requests in the access log (0..1)",
+         [](Options& o, const std::string& v) {
+             try {
+                 std::size_t used = 0;
+                 double d = std::stod(v, &used);
+                 if (used != v.size() || d < 0 || d > 1) return std::optional<std::string>("must be a number from 0 to 1");
+                 o.server.access_log_sample = d;
+             } catch (const std::exception&) {
+                 return std::optional<std::string>("must be a number from 0 to 1");
+             }
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return std::to_string(o.server.access_log_sample); }},
+        {"log-level", "debug, info, warn or error",
+         [](Options& o, const std::string& v) {
+             if (v != "debug" && v != "info" && v != "warn" && v != "error")
+                 return std::optional<std::string>("must be debug, info, warn or error");
+             o.log_level = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.log_level; }},
+    };
+    return t;
+}
+
+std::string env_name(const std::string& name) {
+    std::string s = "MATOMO_GATEWAY_";
+    for (char c : name) s.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    return s;
+}
+
+std::string file_key(const std::string& name) {
+    std::string s = name;
+    for (char& c : s)
+        if (c == '-') c = '_';
+    return s;
+}
+
+const Option* find(const std::string& name) {
+    for (const auto& o : table())
+        if (o.name == name) return &o;
+    return nullptr;
+}
+
+std::string help_text() {
+    std::ostringstream out;
+    out << "Usage: matomo-gateway [options]\n"
+           "A drop-in replacement for Matomo's matomo.php that queues hits in Redis for QueuedTracking workers.\n\n"
+           "  --help                 this text\n"
+           "  --version              print the version\n"
+           "  --check-config         validate, print the effective configuration (secrets redacted), exit\n"
+           "  --config FILE          TOML file (also MATOMO_GATEWAY_CONFIG)\n"
+           "  --options-table        print every option as a Markdown table (the README's)\n";
+    for (const auto& o : table()) {
+        out << "  --" << o.name << " VALUE\n      " << o.help << " (default " << o.get(Options{}) << "; env "
+            << env_name(o.name) << ")\n";
+    }
+    return out.str();
+}
+
+// Applies one source's values; the first error names the option and the source.
+std::optional<std::string> apply(Options& opts, const std::vector<std::pair<std::string, std::string>>& values,
+                                 const std::string& source) {
+    for (const auto& [name, value] : values) {
+        const Option* o = find(name);
+        if (!o) return source + ": unknown option '" + name + "'";
+        if (auto err = o->set(opts, value)) return source + ": " + name + ": " + *err;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> read_file(const std::string& path, std::vector<std::pair<std::string, std::string>>& out) {
+    toml::table tbl;
+    try {
+        tbl = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << "config file " << path << ": " << e.description() << " at line " << e.source().begin.line;
+        return msg.str();
+    }
+    for (auto&& [k, node] : tbl) {
+        std::string key(k.str());
+        std::string name = key;
+        for (char& c : name)
+            if (c == '_') c = '-';
+        std::string value;
+        if (auto s = node.value<std::string>()) value = *s;
+        else if (auto i = node.value<long long>()) value = std::to_string(*i);
+        else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
+        else if (auto d = node.value<double>()) value = std::to_string(*d);
+        else return "config file " + path + ": " + key + ": unsupported value type";
+        if (!find(name)) return "config file " + path + ": unknown key '" + key + "'";
+        out.emplace_back(name, value);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+LoadResult load(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    LoadResult r;
+    std::vector<std::pair<std::string, std::string>> flags;
+    std::string config_path;
+    if (auto it = env.find("MATOMO_GATEWAY_CONFIG"); it != env.end()) config_path = it->second;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a == "--help" || a == "-h") r.action = Action::help;
+        else if (a == "--version") r.action = Action::version;
+        else if (a == "--check-config") r.action = Action::check_config;
+        else if (a == "--options-table") r.action = Action::options_table;
+        else if (a.rfind("--", 0) == 0) {
+            std::string name = a.substr(2);
+            std::string value;
+            auto eq = name.find('=');
+            if (eq != std::string::npos) {
+                value = name.substr(eq + 1);
+                name = name.substr(0, eq);
+            } else if (i + 1 < args.size()) {
+                value = args[++i];
+            } else {
+                r.error = "--" + name + ": missing value";
+                return r;
+            }
+            if (name == "config") config_path = value;
+            else if (!find(name)) {
+                r.error = "unknown option --" + name + " (see --help)";
+                return r;
+            } else flags.emplace_back(name, value);
+        } else {
+            r.error = "unexpected argument '" + a + "' (see --help)";
+            return r;
+        }
+    }
+    if (r.action == Action::help) {
+        r.output = help_text();
+        return r;
+    }
+    if (r.action == Action::options_table) {
+        r.output = markdown_table();
+        return r;
+    }
+    if (r.action == Action::version) {
+        r.output = std::string("matomo-gateway ") + MGW_VERSION + "\n";
+        return r;
+    }
+    std::vector<std::pair<std::string, std::string>> from_file;
+    if (!config_path.empty()) {
+        if (auto err = read_file(config_path, from_file)) {
+            r.error = *err;
+            return r;
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> from_env;
+    for (const auto& [k, v] : env) {
+        if (k.rfind("MATOMO_GATEWAY_", 0) != 0 || k == "MATOMO_GATEWAY_CONFIG") continue;
+        bool known = false;
+        for (const auto& o : table()) {
+            if (env_name(o.name) == k) {
+                from_env.emplace_back(o.name, v);
+                known = true;
+            }
+        }
+        if (!known) {
+            r.error = "environment: unknown variable " + k;
+            return r;
+        }
+    }
+    if (auto e = apply(r.options, from_file, "config file")) r.error = *e;
+    else if (auto e2 = apply(r.options, from_env, "environment")) r.error = *e2;
+    else if (auto e3 = apply(r.options, flags, "flag")) r.error = *e3;
+    if (!r.error.empty()) return r;
+    if (!r.options.server.js_tracker_file.empty() && ::access(r.options.server.js_tracker_file.c_str(), R_OK) != 0) {
+        r.error = "js-tracker-file: cannot read '" + r.options.server.js_tracker_file + "'";
+        return r;
+    }
+    if (r.action == Action::check_config) {
+        std::ostringstream out;
+        for (const auto& o : table()) out << file_key(o.name) << " = \"" << o.get(r.options) << "\"\n";
+        r.output = out.str();
+    }
+    return r;
+}
+
+std::string markdown_table() {
+    std::ostringstream out;
+    out << "| flag | environment | config key | default | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& o : table())
+        out << "| `--" << o.name << "` | `" << env_name(o.name) << "` | `" << file_key(o.name) << "` | `"
+            << o.get(Options{}) << "` | " << o.help << " |\n";
+    return out.str();
+}
+
+}  // namespace mgw::config

@@ -1,0 +1,32 @@
+// The JSON access log (ENGINEERING item 9): one object per line on stdout, sampled.
+#pragma once
+
+#include <string_view>
+
+namespace mgw::gateway {
+
+struct AccessRecord {
+    std::string_view method;
+    std::string_view target;        // the query string is cut off before logging
+    unsigned status;
+    std::size_t bytes;
+    double seconds;
+    std::string_view client_ip;     // logged with its last bytes masked
+    std::string_view outcome;
+    std::string_view reason;
+    std::string_view queues;
+};
+
+void access_log(const AccessRecord& r, double sample_rate);
+
+// One structured log line (start-up, state changes): {"time":..,"level":..,"event":..,<fields>}.
+// `fields_json` is either empty or a comma-separated list of already-encoded "key":value pairs.
+void log_event(std::string_view level, std::string_view event, std::string_view fields_json = {});
+
+// JSON string escaping for log fields.
+void append_json_string(std::string& out, std::string_view s);
+
+// The IP with its last two IPv4 bytes (or last 80 IPv6 bits) zeroed: what the access log shows.
+std::string mask_ip_for_log(std::string_view ip);
+
+}  // namespace mgw::gateway

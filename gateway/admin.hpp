@@ -1,0 +1,36 @@
+// The private admin listener (ENGINEERING item 8): /livez (process alive, never checks Redis),
+// /readyz (Redis writable and not draining), /metrics (Prometheus text format 0.0.4).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <string>
+
+namespace mgw::metrics { class Metrics; }
+
+namespace mgw::gateway {
+
+struct Readiness {
+    bool ready = false;
+    std::string detail;   // why not, e.g. "redis unavailable" or "draining"
+};
+
+class AdminServer {
+public:
+    AdminServer(boost::asio::io_context& ioc, metrics::Metrics& metrics, std::function<Readiness()> readiness);
+    void listen(const std::string& host_port);
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    void start();
+    void stop();
+
+private:
+    void do_accept();
+    boost::asio::io_context& ioc_;
+    metrics::Metrics& metrics_;
+    std::function<Readiness()> readiness_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+}  // namespace mgw::gateway

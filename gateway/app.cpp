@@ -1,0 +1,114 @@
+// Start-up and shutdown. Shutdown follows ENGINEERING item 7: /readyz turns 503, serving goes on
+// for the drain delay, the listener closes, idle keep-alive connections close, in-flight hits are
+// answered (with Connection: close) up to the drain timeout, the writer flushes, exit 0.
+#include "gateway/app.hpp"
+
+#include "gateway/access_log.hpp"
+#include "gateway/admin.hpp"
+#include "gateway/js_tracker.hpp"
+#include "gateway/server.hpp"
+#include "metrics/metrics.hpp"
+#include "queue/redis_writer.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <thread>
+#include <vector>
+
+namespace mgw::gateway {
+namespace net = boost::asio;
+
+namespace {
+
+std::string endpoint_text(const net::ip::tcp::endpoint& ep) {
+    if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) {
+    std::string fields = "\"listener\":";
+    append_json_string(fields, listener);
+    fields += ",\"address\":";
+    append_json_string(fields, endpoint_text(ep));
+    log_event("info", "listening", fields);
+}
+
+}  // namespace
+
+int run(const Options& opts) {
+    const unsigned threads = opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    net::io_context ioc(static_cast<int>(threads));
+    metrics::Metrics metrics;
+    queue::RedisWriter writer(ioc.get_executor(), opts.redis, &metrics,
+                              [](std::string_view level, std::string_view event, std::string_view detail) {
+                                  std::string fields = "\"detail\":";
+                                  append_json_string(fields, detail);
+                                  log_event(level, event, fields);
+                              });
+    ServerShared shared{opts, writer, metrics};
+    if (!opts.server.js_tracker_file.empty()) {
+        std::string error;
+        shared.js = JsTracker::load(opts.server.js_tracker_file, error);
+        if (!shared.js) throw std::runtime_error(error);
+    }
+
+    TrackingServer tracking(ioc, shared);
+    tracking.listen(opts.server.listen);
+    AdminServer admin(ioc, metrics, [&]() -> Readiness {
+        if (shared.draining) return {false, "draining"};
+        if (!writer.ready()) return {false, "redis unavailable"};
+        return {true, {}};
+    });
+    admin.listen(opts.server.admin_listen);
+
+    writer.start();
+    tracking.start();
+    admin.start();
+    log_listening("tracking", tracking.local_endpoint());
+    log_listening("admin", admin.local_endpoint());
+    metrics.set_ready(true);
+
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    net::steady_timer drain_timer(ioc);
+    auto drain_started = std::chrono::steady_clock::now();
+    std::function<void()> wait_for_inflight;
+    wait_for_inflight = [&] {
+        const bool timed_out = std::chrono::steady_clock::now() - drain_started > opts.server.drain_timeout;
+        if (shared.busy.load() == 0 || timed_out) {
+            if (timed_out) log_event("warn", "drain_timeout");
+            writer.stop([&] {
+                admin.stop();
+                log_event("info", "stopped");
+                ioc.stop();
+            });
+            return;
+        }
+        tracking.close_idle_sessions();
+        drain_timer.expires_after(std::chrono::milliseconds(10));
+        drain_timer.async_wait([&](boost::system::error_code) { wait_for_inflight(); });
+    };
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log_event("info", "draining", "\"signal\":" + std::to_string(sig));
+        shared.draining = true;
+        metrics.set_draining(true);
+        metrics.set_ready(false);
+        drain_timer.expires_after(opts.server.drain_delay);
+        drain_timer.async_wait([&](boost::system::error_code) {
+            tracking.stop_accepting();
+            tracking.close_idle_sessions();
+            drain_started = std::chrono::steady_clock::now();
+            wait_for_inflight();
+        });
+    });
+
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : pool) t.join();
+    return 0;
+}
+
+}  // namespace mgw::gateway

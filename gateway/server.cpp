@@ -1,0 +1,109 @@
+// Listener with the connection cap enforced at accept (a refused connection is closed at once and
+// counted), and the registry the drain walks to close idle keep-alive connections.
+#include "gateway/server.hpp"
+
+#include "gateway/session.hpp"
+#include "metrics/metrics.hpp"
+
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include <stdexcept>
+
+namespace mgw::gateway {
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+tcp::endpoint parse_endpoint(const std::string& host_port) {
+    std::string host;
+    std::string port;
+    if (!host_port.empty() && host_port.front() == '[') {
+        auto close = host_port.find(']');
+        if (close == std::string::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':')
+            throw std::invalid_argument("expected [IPv6]:PORT, got '" + host_port + "'");
+        host = host_port.substr(1, close - 1);
+        port = host_port.substr(close + 2);
+    } else {
+        auto colon = host_port.rfind(':');
+        if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT, got '" + host_port + "'");
+        host = host_port.substr(0, colon);
+        port = host_port.substr(colon + 1);
+    }
+    boost::system::error_code ec;
+    auto addr = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+    if (ec) throw std::invalid_argument("'" + host + "' is not an IP address");
+    unsigned long p = 0;
+    try {
+        std::size_t used = 0;
+        p = std::stoul(port, &used);
+        if (used != port.size() || p > 65535) throw std::invalid_argument("port");
+    } catch (const std::exception&) {
+        throw std::invalid_argument("bad port in '" + host_port + "'");
+    }
+    return {addr, static_cast<unsigned short>(p)};
+}
+
+TrackingServer::TrackingServer(net::io_context& ioc, ServerShared& shared)
+    : ioc_(ioc), shared_(shared), acceptor_(net::make_strand(ioc)) {}
+
+void open_acceptor(tcp::acceptor& acceptor, const std::string& host_port) {
+    auto ep = parse_endpoint(host_port);
+    boost::system::error_code ec;
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + host_port + ": " + ec.message());
+}
+
+void TrackingServer::listen(const std::string& host_port) { open_acceptor(acceptor_, host_port); }
+
+tcp::endpoint TrackingServer::local_endpoint() const { return acceptor_.local_endpoint(); }
+
+void TrackingServer::start() { do_accept(); }
+
+void TrackingServer::do_accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+        if (!ec) {
+            if (shared_.connections.load() >= shared_.opts.server.max_connections) {
+                // Over the cap: a fixed 503 and close, without reading the request.
+                static constexpr std::string_view busy =
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+                    "Content-Length: 0\r\n\r\n";
+                shared_.metrics.connection_refused();
+                auto sock = std::make_shared<tcp::socket>(std::move(socket));
+                net::async_write(*sock, net::buffer(busy), [sock](boost::system::error_code, std::size_t) {
+                    boost::system::error_code ignored;
+                    sock->shutdown(tcp::socket::shutdown_both, ignored);
+                    sock->close(ignored);
+                });
+            } else {
+                shared_.connections++;
+                boost::system::error_code ignored;
+                socket.set_option(tcp::no_delay(true), ignored);
+                std::make_shared<Session>(std::move(socket), shared_)->run();
+            }
+        }
+        do_accept();
+    });
+}
+
+void TrackingServer::stop_accepting() {
+    net::post(acceptor_.get_executor(), [this] {
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+    });
+}
+
+void TrackingServer::close_idle_sessions() {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        std::lock_guard lock(shared_.mu);
+        for (auto& [ptr, weak] : shared_.sessions)
+            if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->close_if_idle();
+}
+
+}  // namespace mgw::gateway

@@ -1,0 +1,63 @@
+// The public tracking listener: accepts connections (capped), runs one Session per connection and
+// lets shutdown find idle keep-alive connections (ENGINEERING items 4 and 7).
+#pragma once
+
+#include "gateway/options.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace mgw::metrics { class Metrics; }
+namespace mgw::queue { class RedisWriter; }
+
+namespace mgw::gateway {
+
+class Session;
+class JsTracker;
+
+// State every session shares; outlives all sessions.
+struct ServerShared {
+    ServerShared(const Options& o, queue::RedisWriter& w, metrics::Metrics& m) : opts(o), writer(w), metrics(m) {}
+    const Options& opts;
+    queue::RedisWriter& writer;
+    metrics::Metrics& metrics;
+    std::shared_ptr<const JsTracker> js;             // null when no tracker file is configured
+    std::atomic<bool> draining{false};
+    std::atomic<std::size_t> connections{0};
+    std::atomic<std::size_t> busy{0};               // requests read and not yet answered
+    std::mutex mu;                                   // guards `sessions`
+    std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+class TrackingServer {
+public:
+    TrackingServer(boost::asio::io_context& ioc, ServerShared& shared);
+    // Binds and listens; throws std::runtime_error naming the address on failure.
+    void listen(const std::string& host_port);
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    void start();
+    // Drain: stop accepting, close idle keep-alive connections; busy ones answer with
+    // Connection: close and then close.
+    void stop_accepting();
+    void close_idle_sessions();
+
+private:
+    void do_accept();
+    boost::asio::io_context& ioc_;
+    ServerShared& shared_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+// "host:port" (IPv6 as [addr]:port) to an endpoint; throws std::invalid_argument.
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& host_port);
+
+// Opens, binds and listens; throws std::runtime_error naming the address on failure.
+void open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host_port);
+
+}  // namespace mgw::gateway

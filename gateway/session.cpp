@@ -1,0 +1,279 @@
+// The session follows Beast's advanced server: do_x/on_x pairs, error_code on every path,
+// end_of_stream as a normal close, one request at a time (pipelined requests wait in the buffer).
+#include "gateway/session.hpp"
+
+#include "gateway/access_log.hpp"
+#include "gateway/js_tracker.hpp"
+#include "gateway/tracking.hpp"
+#include "metrics/metrics.hpp"
+#include "queue/redis_writer.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <ctime>
+
+namespace mgw::gateway {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string canonical_peer(const net::ip::tcp::socket& s) {
+    beast::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "0.0.0.0";
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
+    return a.to_string();
+}
+
+enum class Route { tracking, js, not_found };
+
+Route route(std::string_view target, http::verb method, const std::vector<std::string>& extra_paths) {
+    std::string_view path = target.substr(0, target.find('?'));
+    const bool has_query = target.find('?') != std::string_view::npos && target.size() > path.size() + 1;
+    if (path == "/matomo.php" || path == "/piwik.php") return Route::tracking;
+    for (const auto& p : extra_paths)
+        if (path == p) return Route::tracking;
+    if (path == "/js/" || path == "/js/index.php" || path == "/js/tracker.php")
+        return (method == http::verb::post || has_query) ? Route::tracking : Route::js;
+    if (path == "/matomo.js" || path == "/piwik.js") return Route::js;
+    return Route::not_found;
+}
+
+}  // namespace
+
+Session::Session(net::ip::tcp::socket&& socket, ServerShared& shared)
+    : stream_(std::move(socket)), read_timer_(stream_.get_executor()), shared_(shared) {
+    client_ip_ = canonical_peer(stream_.socket());
+    shared_.metrics.connection_opened();
+}
+
+Session::~Session() {
+    shared_.metrics.connection_closed();
+    shared_.connections--;
+    std::lock_guard lock(shared_.mu);
+    shared_.sessions.erase(this);
+}
+
+void Session::run() {
+    {
+        std::lock_guard lock(shared_.mu);
+        shared_.sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+}
+
+void Session::close_if_idle() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        if (self->idle_ && self->buffer_.size() == 0) self->close();
+    });
+}
+
+void Session::do_read() {
+    if (shared_.draining && !first_request_) return close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.opts.server.max_header_bytes));
+    parser_->body_limit(shared_.opts.server.max_body_bytes);
+    idle_ = true;
+    timed_out_ = false;
+    stream_.expires_never();
+    read_timer_.expires_after(first_request_ ? shared_.opts.server.read_timeout : shared_.opts.server.idle_timeout);
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec) return;
+        self->timed_out_ = true;
+        beast::error_code ignored;
+        self->stream_.socket().cancel(ignored);
+    });
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+}
+
+void Session::on_read(beast::error_code ec, std::size_t) {
+    read_timer_.cancel();
+    if (timed_out_ && ec == net::error::operation_aborted) ec = beast::error::timeout;
+    idle_ = false;
+    first_request_ = false;
+    t0_ = Clock::now();
+    endpoint_ = metrics::Endpoint::other;
+    reason_ = {};
+    outcome_ = {};
+    hits_ = 0;
+    queues_.clear();
+    set_cookies_.clear();
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == beast::error::timeout) {
+        // A request that started but didn't finish in time gets 408; an idle keep-alive just closes.
+        if (parser_->got_some()) return fail_request(408, "read_timeout", "request not received in time\n");
+        return close();
+    }
+    if (ec == http::error::header_limit) return fail_request(431, "header_too_large", "request header too large\n");
+    if (ec == http::error::body_limit) return fail_request(413, "body_too_large", "request body too large\n");
+    if (ec) {
+        if (!parser_->got_some()) return close();
+        return fail_request(400, "malformed_http", "malformed HTTP request\n");
+    }
+    req_ = parser_->release();
+    shared_.busy++;
+    shared_.metrics.inflight_hits(1);
+    handle_request();
+}
+
+void Session::fail_request(unsigned status, std::string_view reason, std::string_view text) {
+    // A broken request ends the connection: its framing can't be trusted for a next one.
+    req_ = Request{};
+    req_.version(11);
+    req_.keep_alive(false);
+    reason_ = reason;
+    outcome_ = "rejected";
+    shared_.busy++;
+    shared_.metrics.inflight_hits(1);
+    shared_.metrics.hit_rejected(reason);
+    ResponseContext ctx{req_, true, false, nullptr};
+    respond_error(res_, ctx, status, text);
+    res_.keep_alive(false);
+    send();
+}
+
+void Session::handle_request() {
+    const auto method = req_.method();
+    ResponseContext ctx{req_, method == http::verb::get, method == http::verb::head,
+                        &shared_.opts.tracking.cors_domains};
+    switch (route(req_.target(), method, shared_.opts.server.extra_tracking_paths)) {
+        case Route::tracking:
+            endpoint_ = metrics::Endpoint::tracking;
+            if (method != http::verb::get && method != http::verb::head && method != http::verb::post &&
+                method != http::verb::options) {
+                reason_ = "method_not_allowed";
+                outcome_ = "rejected";
+                shared_.metrics.hit_rejected(reason_);
+                respond_error(res_, ctx, 405, "method not allowed\n");
+                res_.set(http::field::allow, "GET, HEAD, POST, OPTIONS");
+                return send();
+            }
+            return handle_tracking(ctx);
+        case Route::js:
+            endpoint_ = metrics::Endpoint::js;
+            if (shared_.js && (method == http::verb::get || method == http::verb::head)) {
+                outcome_ = "js";
+                shared_.js->respond(res_, req_, method == http::verb::head);
+            } else {
+                outcome_ = "not_found";
+                respond_error(res_, ctx, 404, "no JavaScript tracker file is configured\n");
+            }
+            return send();
+        case Route::not_found:
+            outcome_ = "not_found";
+            respond_error(res_, ctx, 404, "not found\n");
+            return send();
+    }
+}
+
+void Session::handle_tracking(const ResponseContext& ctx) {
+    TrackingResult r = build_tracking(req_, client_ip_, shared_.opts.tracking, std::time(nullptr));
+    reason_ = r.reason;
+    switch (r.kind) {
+        case TrackingKind::preflight:
+            endpoint_ = metrics::Endpoint::preflight;
+            outcome_ = "preflight";
+            respond_preflight(res_, ctx);
+            return send();
+        case TrackingKind::no_hits:
+            outcome_ = "no_hits";
+            if (!reason_.empty()) shared_.metrics.hit_rejected(reason_);
+            respond_no_hits(res_, ctx);
+            return send();
+        case TrackingKind::reject:
+            outcome_ = "rejected";
+            shared_.metrics.hit_rejected(reason_, r.rejected_hits ? r.rejected_hits : 1);
+            if (r.status == 400 && reason_ == "cip_without_token") respond_gif(res_, ctx, 400);
+            else respond_error(res_, ctx, r.status, reason_);
+            return send();
+        case TrackingKind::queue:
+            break;
+    }
+    hits_ = r.hits;
+    send_image_ = r.send_image;
+    set_cookies_ = std::move(r.set_cookies);
+    if (r.rejected_hits) shared_.metrics.hit_rejected(reason_, r.rejected_hits);
+    struct Pending {
+        std::atomic<std::size_t> remaining;
+        std::atomic<bool> failed{false};
+        std::atomic<bool> overloaded{false};
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->remaining = r.sets.size();
+    for (auto& set : r.sets) {
+        if (!queues_.empty()) queues_.push_back(',');
+        queues_ += std::to_string(set.queue_id);
+    }
+    for (auto& set : r.sets) {
+        shared_.writer.submit(std::move(set.key), std::move(set.value),
+                              [self = shared_from_this(), pending](queue::WriteStatus s) {
+                                  if (s == queue::WriteStatus::overloaded) pending->overloaded = true;
+                                  if (s != queue::WriteStatus::ok) pending->failed = true;
+                                  if (--pending->remaining == 0) {
+                                      net::post(self->stream_.get_executor(), [self, pending] {
+                                          self->finish_tracking(!pending->failed, pending->overloaded);
+                                      });
+                                  }
+                              });
+    }
+}
+
+void Session::finish_tracking(bool ok, bool overloaded) {
+    const auto method = req_.method();
+    ResponseContext ctx{req_, method == http::verb::get, method == http::verb::head,
+                        &shared_.opts.tracking.cors_domains};
+    if (ok) {
+        outcome_ = "queued";
+        shared_.metrics.hits_queued(hits_);
+        if (send_image_) respond_gif(res_, ctx);
+        else respond_no_content(res_, ctx);
+        for (const auto& c : set_cookies_) res_.insert(http::field::set_cookie, c);
+        if (!set_cookies_.empty()) res_.set("P3P", "CP='OTI DSP COR NID STP UNI OTPa OUR'");
+    } else {
+        // Never a 2xx for a hit Redis did not take (stock answers 500 or even 204 here).
+        outcome_ = "failed";
+        reason_ = overloaded ? "writer_overloaded" : "redis_unavailable";
+        shared_.metrics.hits_failed(hits_);
+        respond_tracking_failure(res_, ctx, 503, send_image_, 1);
+    }
+    send();
+}
+
+void Session::send() {
+    if (shared_.draining) res_.keep_alive(false);
+    stream_.expires_after(shared_.opts.server.read_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+}
+
+void Session::on_write(beast::error_code ec, std::size_t bytes) {
+    const double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
+    shared_.metrics.request(endpoint_, res_.result_int(), secs);
+    shared_.metrics.inflight_hits(-1);
+    shared_.busy--;
+    if (shared_.opts.server.access_log) {
+        AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes, secs, client_ip_,
+                         outcome_, reason_, queues_};
+        access_log(rec, shared_.opts.server.access_log_sample);
+    }
+    if (ec) return close();
+    if (!res_.keep_alive()) return close();
+    req_ = Request{};
+    do_read();
+}
+
+void Session::close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    stream_.close();
+}
+
+}  // namespace mgw::gateway

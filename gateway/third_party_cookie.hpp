@@ -1,0 +1,21 @@
+// The third-party visitor cookie QueuedTracking sets at the edge when Matomo's
+// use_third_party_id_cookie is on (spec 4.8.4, item 37).
+#pragma once
+
+#include "gateway/options.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mgw::gateway {
+
+// The Set-Cookie value for one queued hit: the existing cookie's id, else the hit's _id (first 16
+// characters when at least 16), else a fresh random id. `https` picks "secure; SameSite=None",
+// which Safari user agents get without SameSite.
+std::string third_party_set_cookie(const boost::json::object& hit, std::string_view existing_id, std::int64_t now,
+                                   bool https, std::string_view user_agent, const TrackingOptions& opts);
+
+}  // namespace mgw::gateway

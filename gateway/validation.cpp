@@ -1,0 +1,139 @@
+// The checks mirror where Matomo 5 throws InvalidRequestParameterException before tracking a hit:
+// auth-gated parameters without a token, a cid that isn't 16 characters, events without category
+// or action, content without a name, negative page-performance timings.
+#include "gateway/validation.hpp"
+
+#include "php/php.hpp"
+#include "queue/queue_choice.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+
+namespace mgw::gateway {
+namespace {
+
+std::optional<std::string> str(const boost::json::object& hit, std::string_view name) {
+    return queue::param_string(hit, name);
+}
+
+bool present(const boost::json::object& hit, std::string_view name) { return hit.find(name) != hit.end(); }
+
+bool non_empty(const boost::json::object& hit, std::string_view name) {
+    auto v = str(hit, name);
+    return v && !php::php_empty(*v);
+}
+
+bool blank(const std::optional<std::string>& v) {
+    return !v || std::all_of(v->begin(), v->end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// PHP intval(): optional sign and leading digits, 0 when none.
+std::int64_t php_intval(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+    std::int64_t v = 0;
+    auto r = std::from_chars(s.data() + i, s.data() + s.size(), v);
+    return r.ec == std::errc() ? v : 0;
+}
+
+bool all_hex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+std::size_t longest_value(const boost::json::value& v) {
+    if (v.is_string()) return v.get_string().size();
+    std::size_t m = 0;
+    if (v.is_object())
+        for (const auto& kv : v.get_object()) m = std::max(m, longest_value(kv.value()));
+    if (v.is_array())
+        for (const auto& e : v.get_array()) m = std::max(m, longest_value(e));
+    return m;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
+    if (cdt.empty()) return std::nullopt;
+    if (std::all_of(cdt.begin(), cdt.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        std::int64_t v = 0;
+        auto r = std::from_chars(cdt.data(), cdt.data() + cdt.size(), v);
+        if (r.ec != std::errc()) return std::nullopt;
+        return v > 20'000'000'000LL ? v / 1000 : v;  // milliseconds are accepted by Matomo too
+    }
+    std::tm tm{};
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    int consumed = 0;
+    std::string text(cdt);
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) < 6)
+        return std::nullopt;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    std::int64_t t = timegm(&tm);
+    std::string_view zone = cdt.substr(static_cast<std::size_t>(consumed));
+    while (!zone.empty() && zone.front() == ' ') zone.remove_prefix(1);
+    if ((zone.size() == 5 || zone.size() == 6) && (zone[0] == '+' || zone[0] == '-')) {
+        std::string digits;
+        for (char c : zone.substr(1))
+            if (c != ':') digits.push_back(c);
+        if (digits.size() == 4 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            int off = std::stoi(digits.substr(0, 2)) * 3600 + std::stoi(digits.substr(2)) * 60;
+            t += zone[0] == '+' ? -off : off;
+        }
+    }
+    return t;
+}
+
+std::string_view worker_exception_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
+                                         std::int64_t now) {
+    if (auto cid = str(hit, "cid")) {
+        std::string clean = php::matomo_sanitize(*cid);
+        if (!php::php_empty(clean) && clean.size() != 16) return "cid_invalid_length";
+    }
+    if (!has_token) {
+        for (auto name : {"cip", "country", "region", "city", "lat", "long"})
+            if (non_empty(hit, name)) return "auth_param_without_token";
+        if (auto cdt = str(hit, "cdt")) {
+            auto t = parse_cdt(*cdt);
+            if (t && *t <= now && now - *t >= opts.cdt_no_token_window) return "old_cdt_without_token";
+        }
+        if (auto cdo = str(hit, "cdo"); cdo && php_intval(*cdo) >= opts.cdt_no_token_window) return "old_cdt_without_token";
+    }
+    if (present(hit, "e_c") || present(hit, "e_a") || present(hit, "e_n") || present(hit, "e_v")) {
+        if (blank(str(hit, "e_c")) || blank(str(hit, "e_a"))) return "event_without_category_or_action";
+    }
+    if ((present(hit, "c_n") || present(hit, "c_p") || present(hit, "c_t") || present(hit, "c_i")) && blank(str(hit, "c_n")))
+        return "content_without_name";
+    for (const auto& kv : hit) {
+        std::string_view k = kv.key();
+        if (k.size() > 3 && k.substr(0, 3) == "pf_") {
+            auto v = str(hit, k);
+            if (v && php_intval(*v) < 0) return "negative_performance_timing";
+        }
+    }
+    return {};
+}
+
+std::string_view strict_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
+                               std::int64_t now) {
+    auto idsite = str(hit, "idsite");
+    if (!idsite || idsite->empty() || !std::all_of(idsite->begin(), idsite->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        php_intval(*idsite) <= 0)
+        return "idsite_invalid";
+    if (!opts.sites.empty() && std::find(opts.sites.begin(), opts.sites.end(), php_intval(*idsite)) == opts.sites.end())
+        return "idsite_not_allowed";
+    auto rec = str(hit, "rec");
+    if (!rec || php_intval(*rec) == 0) return "rec_missing";
+    if (auto id = str(hit, "_id"); id && (id->size() < 16 || !all_hex(std::string_view(*id).substr(0, 16))))
+        return "visitor_id_invalid";
+    if (auto cid = str(hit, "cid"); cid && !cid->empty() && !all_hex(*cid)) return "visitor_id_invalid";
+    for (const auto& kv : hit)
+        if (longest_value(kv.value()) > opts.max_param_bytes) return "parameter_too_long";
+    return worker_exception_reason(hit, has_token, opts, now);
+}
+
+}  // namespace mgw::gateway

@@ -1,0 +1,173 @@
+// Metric declarations and the process_* collector (read from /proc at scrape time, as the
+// Prometheus client libraries of other languages do; prometheus-cpp's core has none).
+#include "metrics/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace mgw::metrics {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+constexpr unsigned kCommonStatuses[] = {200, 204, 304, 400, 404, 405, 408, 413, 431, 500, 503};
+
+}  // namespace
+
+std::string_view to_string(Endpoint e) {
+    switch (e) {
+        case Endpoint::tracking: return "tracking";
+        case Endpoint::js: return "js";
+        case Endpoint::preflight: return "preflight";
+        case Endpoint::admin: return "admin";
+        default: return "other";
+    }
+}
+
+std::string_view to_string(WriteOutcome o) {
+    switch (o) {
+        case WriteOutcome::ok: return "ok";
+        case WriteOutcome::error_reply: return "error_reply";
+        case WriteOutcome::unavailable: return "unavailable";
+        default: return "overloaded";
+    }
+}
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+    using namespace prometheus;
+    auto& reg = *registry_;
+    requests_family_ = &BuildCounter().Name("matomo_gateway_http_requests_total")
+                            .Help("HTTP requests answered, by endpoint and status code").Register(reg);
+    auto& dur = BuildHistogram().Name("matomo_gateway_http_request_duration_seconds")
+                    .Help("Time from a complete request to its response, by endpoint").Register(reg);
+    for (std::size_t i = 0; i < requests_.size(); ++i) {
+        std::string ep(to_string(static_cast<Endpoint>(i)));
+        for (unsigned s : kCommonStatuses) requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
+        durations_[i] = &dur.Add({{"endpoint", ep}}, kLatencyBuckets);
+    }
+    auto& hits = BuildCounter().Name("matomo_gateway_hits_total")
+                     .Help("Tracking hits by outcome: queued (acknowledged after Redis took them) or failed (answered 5xx)")
+                     .Register(reg);
+    hits_queued_ = &hits.Add({{"outcome", "queued"}});
+    hits_failed_ = &hits.Add({{"outcome", "failed"}});
+    rejected_family_ = &BuildCounter().Name("matomo_gateway_hits_rejected_total")
+                            .Help("Requests or hits refused at the edge, by reason").Register(reg);
+    auto& writes = BuildCounter().Name("matomo_gateway_redis_writes_total")
+                       .Help("RPUSH of one request set, by outcome").Register(reg);
+    for (std::size_t i = 0; i < writes_.size(); ++i)
+        writes_[i] = &writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}});
+    redis_latency_ = &BuildHistogram().Name("matomo_gateway_redis_write_duration_seconds")
+                          .Help("Time from handing a request set to the writer to its RPUSH reply").Register(reg)
+                          .Add({}, kLatencyBuckets);
+    redis_batch_ = &BuildHistogram().Name("matomo_gateway_redis_batch_commands")
+                        .Help("Commands sent to Redis in one pipelined write").Register(reg).Add({}, kBatchBuckets);
+    redis_up_ = &BuildGauge().Name("matomo_gateway_redis_up").Help("1 when the writer's Redis connection is ready")
+                     .Register(reg).Add({});
+    redis_reconnects_ = &BuildCounter().Name("matomo_gateway_redis_reconnects_total")
+                             .Help("Redis connections lost or refused").Register(reg).Add({});
+    redis_pending_ = &BuildGauge().Name("matomo_gateway_redis_pending_bytes")
+                          .Help("Bytes of request sets waiting for their RPUSH reply").Register(reg).Add({});
+    conns_active_ = &BuildGauge().Name("matomo_gateway_connections").Help("Open client connections")
+                         .Register(reg).Add({});
+    conns_total_ = &BuildCounter().Name("matomo_gateway_connections_accepted_total")
+                        .Help("Client connections accepted").Register(reg).Add({});
+    conns_refused_ = &BuildCounter().Name("matomo_gateway_connections_refused_total")
+                          .Help("Client connections closed at accept because of the connection limit")
+                          .Register(reg).Add({});
+    inflight_ = &BuildGauge().Name("matomo_gateway_inflight_hits")
+                     .Help("Hits received and not yet answered").Register(reg).Add({});
+    ready_ = &BuildGauge().Name("matomo_gateway_ready").Help("1 when /readyz answers 200").Register(reg).Add({});
+    draining_ = &BuildGauge().Name("matomo_gateway_draining").Help("1 while shutting down").Register(reg).Add({});
+    BuildGauge().Name("matomo_gateway_build_info").Help("Build information; the value is always 1")
+        .Register(reg).Add({{"version", MGW_VERSION}}).Set(1);
+    cpu_seconds_ = &BuildCounter().Name("process_cpu_seconds_total")
+                        .Help("Total user and system CPU time spent in seconds").Register(reg).Add({});
+    rss_bytes_ = &BuildGauge().Name("process_resident_memory_bytes").Help("Resident memory size in bytes")
+                      .Register(reg).Add({});
+    vsize_bytes_ = &BuildGauge().Name("process_virtual_memory_bytes").Help("Virtual memory size in bytes")
+                        .Register(reg).Add({});
+    open_fds_ = &BuildGauge().Name("process_open_fds").Help("Number of open file descriptors").Register(reg).Add({});
+    max_fds_ = &BuildGauge().Name("process_max_fds").Help("Maximum number of open file descriptors")
+                    .Register(reg).Add({});
+    start_time_ = &BuildGauge().Name("process_start_time_seconds")
+                       .Help("Start time of the process since unix epoch in seconds").Register(reg).Add({});
+    refresh_process_metrics();
+}
+
+void Metrics::request(Endpoint e, unsigned status, double seconds) {
+    auto idx = static_cast<std::size_t>(e);
+    durations_[idx]->Observe(seconds);
+    auto it = requests_[idx].find(status);
+    if (it != requests_[idx].end()) {
+        it->second->Increment();
+        return;
+    }
+    std::lock_guard lock(dynamic_mu_);
+    requests_family_->Add({{"endpoint", std::string(to_string(e))}, {"status", std::to_string(status)}}).Increment();
+}
+
+void Metrics::hit_rejected(std::string_view reason, std::size_t n) {
+    std::lock_guard lock(dynamic_mu_);
+    auto it = rejected_.find(reason);
+    if (it == rejected_.end())
+        it = rejected_.emplace(std::string(reason), &rejected_family_->Add({{"reason", std::string(reason)}})).first;
+    it->second->Increment(static_cast<double>(n));
+}
+
+void Metrics::redis_write(WriteOutcome o, double seconds) {
+    writes_[static_cast<std::size_t>(o)]->Increment();
+    if (o == WriteOutcome::ok) redis_latency_->Observe(seconds);
+}
+
+void Metrics::refresh_process_metrics() {
+    std::ifstream stat("/proc/self/stat");
+    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = content.rfind(')');
+    if (close != std::string::npos) {
+        std::istringstream in(content.substr(close + 2));
+        std::string field;
+        std::vector<std::string> f;
+        while (in >> field) f.push_back(field);
+        // Fields after the command name start at field 3 (state); utime is 14, stime 15,
+        // starttime 22, vsize 23, rss 24 in proc(5) numbering.
+        auto at = [&](int n) { return std::stod(f.at(static_cast<std::size_t>(n - 3))); };
+        const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+        const double cpu = (at(14) + at(15)) / tick;
+        if (cpu > cpu_seconds_->Value()) cpu_seconds_->Increment(cpu - cpu_seconds_->Value());
+        vsize_bytes_->Set(at(23));
+        rss_bytes_->Set(at(24) * static_cast<double>(sysconf(_SC_PAGESIZE)));
+        std::ifstream up("/proc/stat");
+        std::string key;
+        double btime = 0;
+        while (up >> key) {
+            if (key == "btime") {
+                up >> btime;
+                break;
+            }
+        }
+        start_time_->Set(btime + at(22) / tick);
+    }
+    double fds = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (auto* e = readdir(d)) fds += e->d_name[0] != '.' ? 1 : 0;
+        closedir(d);
+        fds -= 1;  // the directory stream itself
+    }
+    open_fds_->Set(fds);
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) max_fds_->Set(static_cast<double>(rl.rlim_cur));
+}
+
+std::string Metrics::serialize() {
+    refresh_process_metrics();
+    return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace mgw::metrics

@@ -1,0 +1,51 @@
+// libdeflate replaces zlib here: the baseline measured it about twice as fast for our value sizes,
+// and it writes the same RFC 1950 format that PHP's gzuncompress reads.
+#include "queue/compressor.hpp"
+
+#include <libdeflate.h>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+
+namespace mgw::queue {
+namespace {
+
+struct CompressorDeleter {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+using CompressorPtr = std::unique_ptr<libdeflate_compressor, CompressorDeleter>;
+
+libdeflate_compressor* compressor_for(int level) {
+    thread_local std::array<CompressorPtr, 10> per_level;
+    auto& slot = per_level.at(static_cast<std::size_t>(level));
+    if (!slot) {
+        slot.reset(libdeflate_alloc_compressor(level));
+        if (!slot) throw std::bad_alloc();
+    }
+    return slot.get();
+}
+
+}  // namespace
+
+std::string compress_value(std::string_view json, int level) {
+    if (level <= 0) return std::string(json);
+    if (level > 9) level = 9;
+    libdeflate_compressor* c = compressor_for(level);
+    std::string out(libdeflate_zlib_compress_bound(c, json.size()), '\0');
+    std::size_t n = libdeflate_zlib_compress(c, json.data(), json.size(), out.data(), out.size());
+    if (n == 0) throw std::runtime_error("zlib compression failed");
+    out.resize(n);
+    return out;
+}
+
+std::string gzip_compress(std::string_view data, int level) {
+    libdeflate_compressor* c = compressor_for(level < 1 ? 1 : (level > 9 ? 9 : level));
+    std::string out(libdeflate_gzip_compress_bound(c, data.size()), '\0');
+    std::size_t n = libdeflate_gzip_compress(c, data.data(), data.size(), out.data(), out.size());
+    if (n == 0) throw std::runtime_error("gzip compression failed");
+    out.resize(n);
+    return out;
+}
+
+}  // namespace mgw::queue

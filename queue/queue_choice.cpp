@@ -1,0 +1,147 @@
+// Queue choice, reproducing QueuedTracking's Queue\Manager and Matomo's Request::getVisitorId.
+#include "queue/queue_choice.hpp"
+
+#include "php/php.hpp"
+
+#include <boost/beast/core/detail/base64.hpp>
+#include <openssl/evp.h>
+
+#include <array>
+#include <cstdio>
+
+namespace mgw::queue {
+namespace {
+
+std::string digest_hex(const EVP_MD* md, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string s(len * 2, '0');
+    for (unsigned i = 0; i < len; ++i) {
+        s[2 * i] = hex[out[i] >> 4];
+        s[2 * i + 1] = hex[out[i] & 0xF];
+    }
+    return s;
+}
+
+// PHP pack("H*", s) followed by bin2hex: lower-cases hex digits, any other character becomes 0
+// (PHP warns "illegal hex digit" and uses 0).
+std::string pack_hex(std::string_view s) {
+    std::string out(s.size(), '0');
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') out[i] = c;
+        else if (c >= 'a' && c <= 'f') out[i] = c;
+        else if (c >= 'A' && c <= 'F') out[i] = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+// PHP truthiness of a string (uid check): "" and "0" are false.
+bool php_truthy(std::string_view s) { return !php::php_empty(s); }
+
+}  // namespace
+
+std::string md5_hex(std::string_view data) { return digest_hex(EVP_md5(), data); }
+
+std::string third_party_cookie_id(std::string_view value) {
+    auto eq = value.find('=');
+    if (eq == std::string_view::npos) return {};
+    std::string_view payload = value.substr(eq + 1);
+    bool digits = !payload.empty();
+    for (char c : payload) digits = digits && c >= '0' && c <= '9';
+    if (digits) return payload.size() == 16 ? std::string(payload) : std::string{};
+    namespace b64 = boost::beast::detail::base64;
+    std::string decoded(b64::decoded_size(payload.size()), '\0');
+    decoded.resize(b64::decode(decoded.data(), payload.data(), payload.size()).first);
+    return decoded.size() == 16 ? decoded : std::string{};
+}
+std::string sha1_hex(std::string_view data) { return digest_hex(EVP_sha1(), data); }
+
+std::optional<std::string> param_string(const boost::json::object& hit, std::string_view name) {
+    auto it = hit.find(name);
+    if (it == hit.end()) return std::nullopt;
+    const auto& v = it->value();
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_int64()) return std::to_string(v.get_int64());
+    if (v.is_uint64()) return std::to_string(v.get_uint64());
+    if (v.is_bool()) return v.get_bool() ? std::string("1") : std::string();
+    if (v.is_double()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", v.get_double());
+        return std::string(buf);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
+                                       const QueueChoiceOptions& opts) {
+    if (opts.userid_overwrites_visitorid) {
+        if (auto uid = param_string(hit, "uid")) {
+            std::string clean = php::matomo_sanitize(*uid);
+            if (php_truthy(clean)) return sha1_hex(clean).substr(0, 16);
+        }
+    }
+    if (auto cid = param_string(hit, "cid")) {
+        std::string clean = php::matomo_sanitize(*cid);
+        if (!php::php_empty(clean)) {
+            // A cid of the wrong length throws at the edge; the plugin then treats the visitor id
+            // as unknown and falls back to the IP without looking at _id (spec 3.2 step 2).
+            if (clean.size() != 16) return std::nullopt;
+            return pack_hex(clean);
+        }
+    }
+    if (!opts.force_cookieless) {
+        if (opts.third_party_cookie && !third_party_cookie_value.empty()) {
+            std::string id = third_party_cookie_id(third_party_cookie_value);
+            if (!id.empty()) return pack_hex(id);
+        }
+        if (auto id = param_string(hit, "_id")) {
+            std::string clean = php::matomo_sanitize(*id);
+            if (clean.size() >= 16) return pack_hex(std::string_view(clean).substr(0, 16));
+        }
+    }
+    return std::nullopt;
+}
+
+unsigned queue_from_key(std::string_view key_str, unsigned queues) {
+    if (queues <= 1) return 0;
+    std::string p;
+    for (std::size_t i = 0; i < 3 && i < key_str.size(); ++i) {
+        char c = key_str[i];
+        p.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    bool hex = !p.empty();
+    unsigned n = 0;
+    for (char c : p) {
+        if (c >= '0' && c <= '9') n = n * 16 + static_cast<unsigned>(c - '0');
+        else if (c >= 'a' && c <= 'f') n = n * 16 + static_cast<unsigned>(c - 'a' + 10);
+        else hex = false;
+    }
+    if (!hex) {
+        // Unreachable through Matomo's request code, specified for completeness (spec 3.1).
+        n = 0;
+        unsigned prev = 0;
+        for (std::size_t i = 0; i < 3; ++i) {
+            unsigned o = i < p.size() ? static_cast<unsigned char>(p[i]) : prev;
+            n += o;
+            prev = o;
+        }
+    }
+    return n % queues;
+}
+
+unsigned choose_queue(const boost::json::object& hit, std::string_view ip, std::string_view third_party_cookie_value,
+                      const QueueChoiceOptions& opts) {
+    if (opts.queues <= 1) return 0;
+    if (auto key = visitor_key(hit, third_party_cookie_value, opts)) return queue_from_key(*key, opts.queues);
+    return queue_from_key(md5_hex(ip), opts.queues);
+}
+
+std::string queue_key(unsigned queue_id) {
+    if (queue_id == 0) return "trackingQueueV1";
+    return "trackingQueueV1_" + std::to_string(queue_id);
+}
+
+}  // namespace mgw::queue

@@ -1,0 +1,37 @@
+// Redis connection settings as a plain struct with defaults, and the URL forms the gateway takes:
+// redis://[user:password@]host:port/db and unix:///path/to/redis.sock?db=N.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mgw::queue {
+
+struct RedisOptions {
+    bool unix_socket = false;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 6379;
+    std::string path;                 // unix socket path
+    std::string user;                 // ACL user; empty: single-argument AUTH like QueuedTracking
+    std::string password;
+    int database = 0;                 // SELECT index (QueuedTracking's redisDatabase)
+    std::chrono::milliseconds connect_timeout{1000};
+    std::chrono::milliseconds reply_timeout{2000};      // no reply for this long: connection is dead
+    std::chrono::milliseconds reconnect_min{50};
+    std::chrono::milliseconds reconnect_max{2000};
+    std::size_t max_pending_bytes = 64u << 20;         // request sets held waiting for Redis
+    std::size_t max_batch_commands = 512;               // RPUSH commands per pipelined write
+};
+
+// Parses a Redis URL into `out` (fields the URL doesn't name keep their values). Returns an error
+// message, or nullopt on success. Percent-escapes in user and password are decoded.
+std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& out);
+
+// The URL with the password replaced by "***" (for logs and --check-config).
+std::string redact_redis_url(std::string_view url);
+
+}  // namespace mgw::queue

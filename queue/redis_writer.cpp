@@ -1,0 +1,401 @@
+// Pipelined RPUSH writer on Asio, using hiredis only for what it does best: parsing RESP replies
+// (redisReader). Owning the socket ourselves keeps every wait asynchronous on our io_context and
+// lets one connection carry many commands per system call.
+#include "queue/redis_writer.hpp"
+
+#include "metrics/metrics.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <hiredis/hiredis.h>
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+namespace mgw::queue {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void append_bulk(std::string& out, std::string_view s) {
+    out.push_back('$');
+    out += std::to_string(s.size());
+    out += "\r\n";
+    out.append(s);
+    out += "\r\n";
+}
+
+void append_command(std::string& out, std::initializer_list<std::string_view> args) {
+    out.push_back('*');
+    out += std::to_string(args.size());
+    out += "\r\n";
+    for (auto a : args) append_bulk(out, a);
+}
+
+}  // namespace
+
+struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
+    using Socket = net::generic::stream_protocol::socket;
+    struct Item {
+        std::string key;
+        std::string value;
+        WriteAck ack;
+        Clock::time_point t0;
+    };
+    enum class Kind { hit, handshake, last_handshake };
+    struct Inflight {
+        WriteAck ack;
+        std::size_t bytes = 0;
+        Clock::time_point t0;
+        Kind kind = Kind::hit;
+    };
+
+    Impl(net::any_io_executor ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
+        : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand), resolver(strand),
+          reply_timer(strand), retry_timer(strand), connect_timer(strand), backoff(opts.reconnect_min) {}
+
+    ~Impl() {
+        if (reader) redisReaderFree(reader);
+    }
+
+    net::strand<net::any_io_executor> strand;
+    RedisOptions opts;
+    metrics::Metrics* metrics;
+    WriterLog log;   // state changes only, never per hit
+    Socket socket;
+    net::ip::tcp::resolver resolver;
+    net::steady_timer reply_timer, retry_timer, connect_timer;
+    redisReader* reader = nullptr;
+
+    std::mutex mu;                 // guards `pending` and `flush_scheduled`
+    std::vector<Item> pending;
+    bool flush_scheduled = false;
+    std::atomic<std::size_t> pending_bytes{0};
+    std::atomic<bool> is_ready{false};
+    std::atomic<bool> stopping{false};
+
+    // Strand-only state.
+    std::deque<Inflight> inflight;
+    std::string out;
+    bool writing = false;
+    bool connected = false;
+    unsigned generation = 0;      // bumped on every disconnect; stale completions compare it
+    std::array<char, 64 * 1024> inbuf{};
+    std::chrono::milliseconds backoff;
+    std::function<void()> on_stopped;
+
+    void set_pending_gauge() {
+        if (metrics) metrics->redis_pending_bytes(static_cast<double>(pending_bytes.load()));
+    }
+
+    void connect() {
+        if (stopping) {
+            finish_stop_if_idle();
+            return;
+        }
+        auto self = shared_from_this();
+        unsigned gen = generation;
+        connect_timer.expires_after(opts.connect_timeout);
+        connect_timer.async_wait([self, gen](boost::system::error_code ec) {
+            if (!ec && gen == self->generation && !self->connected) {
+                self->resolver.cancel();
+                boost::system::error_code ignored;
+                self->socket.close(ignored);
+            }
+        });
+        if (opts.unix_socket) {
+            net::local::stream_protocol::endpoint ep(opts.path);
+            socket.async_connect(Socket::endpoint_type(ep), [self, gen](boost::system::error_code ec) {
+                self->on_connect(ec, gen);
+            });
+            return;
+        }
+        resolver.async_resolve(opts.host, std::to_string(opts.port),
+                               [self, gen](boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
+                                   if (gen != self->generation) return;
+                                   if (ec || r.empty()) return self->fail("redis_resolve_failed", ec.message());
+                                   self->socket.async_connect(Socket::endpoint_type(r.begin()->endpoint()),
+                                                              [self, gen](boost::system::error_code ec2) {
+                                                                  self->on_connect(ec2, gen);
+                                                              });
+                               });
+    }
+
+    void on_connect(boost::system::error_code ec, unsigned gen) {
+        if (gen != generation) return;
+        if (ec) return fail("redis_connect_failed", ec.message());
+        connected = true;
+        connect_timer.cancel();
+        if (reader) redisReaderFree(reader);
+        reader = redisReaderCreate();
+        if (socket.local_endpoint().protocol().family() != AF_UNIX) {
+            boost::system::error_code ignored;
+            socket.set_option(net::ip::tcp::no_delay(true), ignored);
+        }
+        read_loop(gen);
+        out.clear();
+        std::vector<Kind> steps;
+        if (!opts.password.empty()) {
+            if (opts.user.empty()) append_command(out, {"AUTH", opts.password});
+            else append_command(out, {"AUTH", opts.user, opts.password});
+            steps.push_back(Kind::handshake);
+        }
+        if (opts.database != 0) {
+            append_command(out, {"SELECT", std::to_string(opts.database)});
+            steps.push_back(Kind::handshake);
+        }
+        if (steps.empty()) return mark_ready();
+        steps.back() = Kind::last_handshake;
+        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k});
+        send(gen);
+    }
+
+    void mark_ready() {
+        backoff = opts.reconnect_min;
+        is_ready = true;
+        if (log) log("info", "redis_connected", opts.unix_socket ? opts.path : opts.host + ":" + std::to_string(opts.port));
+        if (metrics) metrics->redis_connected(true);
+        flush();
+    }
+
+    void read_loop(unsigned gen) {
+        auto self = shared_from_this();
+        socket.async_read_some(net::buffer(inbuf), [self, gen](boost::system::error_code ec, std::size_t n) {
+            if (gen != self->generation) return;
+            if (ec) return self->fail("redis_connection_lost", ec.message());
+            if (redisReaderFeed(self->reader, self->inbuf.data(), n) != REDIS_OK)
+                return self->fail("redis_protocol_error", "feed");
+            for (;;) {
+                void* r = nullptr;
+                if (redisReaderGetReply(self->reader, &r) != REDIS_OK)
+                    return self->fail("redis_protocol_error", self->reader->errstr);
+                if (!r) break;
+                auto* reply = static_cast<redisReply*>(r);
+                bool ok = self->on_reply(reply);
+                freeReplyObject(reply);
+                if (!ok || gen != self->generation) return;
+            }
+            self->arm_reply_timer(gen);
+            if (self->stopping && self->finish_stop_if_idle()) return;
+            self->read_loop(gen);
+        });
+    }
+
+    // False when the reply ended the connection (handshake refused, or a reply nobody waits for).
+    bool on_reply(redisReply* reply) {
+        if (inflight.empty()) {
+            fail("redis_protocol_error", "unexpected reply");
+            return false;
+        }
+        Inflight f = std::move(inflight.front());
+        inflight.pop_front();
+        const bool is_error = reply->type == REDIS_REPLY_ERROR;
+        if (f.kind != Kind::hit) {
+            if (is_error) {
+                fail("redis_handshake_refused", std::string(reply->str, reply->len));
+                return false;
+            }
+            if (f.kind == Kind::last_handshake) mark_ready();
+            return true;
+        }
+        pending_bytes -= f.bytes;
+        set_pending_gauge();
+        const double secs = std::chrono::duration<double>(Clock::now() - f.t0).count();
+        if (is_error) {
+            if (metrics) metrics->redis_write(metrics::WriteOutcome::error_reply, secs);
+            f.ack(WriteStatus::rejected);
+        } else {
+            if (metrics) metrics->redis_write(metrics::WriteOutcome::ok, secs);
+            f.ack(WriteStatus::ok);
+        }
+        return true;
+    }
+
+    void arm_reply_timer(unsigned gen) {
+        if (inflight.empty()) {
+            reply_timer.cancel();
+            return;
+        }
+        auto self = shared_from_this();
+        reply_timer.expires_after(opts.reply_timeout);
+        reply_timer.async_wait([self, gen](boost::system::error_code ec) {
+            if (!ec && gen == self->generation && !self->inflight.empty()) self->fail("redis_reply_timeout", "");
+        });
+    }
+
+    void flush() {
+        std::vector<Item> batch;
+        {
+            std::lock_guard lock(mu);
+            flush_scheduled = false;
+            if (writing) return;
+            if (is_ready) {
+                const std::size_t n = std::min(pending.size(), opts.max_batch_commands);
+                batch.reserve(n);
+                std::move(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n), std::back_inserter(batch));
+                pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+            } else {
+                batch.swap(pending);
+            }
+        }
+        if (batch.empty()) return;
+        if (!is_ready) {
+            for (auto& it : batch) refuse(it, WriteStatus::unavailable);
+            return;
+        }
+        out.clear();
+        for (auto& it : batch) {
+            append_command(out, {"RPUSH", it.key, it.value});
+            inflight.push_back(Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit});
+        }
+        if (metrics) metrics->redis_batch(batch.size());
+        const unsigned gen = generation;
+        if (inflight.size() == batch.size()) arm_reply_timer(gen);
+        send(gen);
+    }
+
+    void send(unsigned gen) {
+        writing = true;
+        auto self = shared_from_this();
+        net::async_write(socket, net::buffer(out), [self, gen](boost::system::error_code ec, std::size_t) {
+            if (gen != self->generation) return;
+            self->writing = false;
+            if (ec) return self->fail("redis_write_failed", ec.message());
+            self->flush();
+        });
+    }
+
+    void refuse(Item& it, WriteStatus s) {
+        pending_bytes -= it.key.size() + it.value.size();
+        set_pending_gauge();
+        if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
+        it.ack(s);
+    }
+
+    void fail(std::string_view event, std::string_view detail) {
+        ++generation;
+        const bool was_ready = is_ready.exchange(false);
+        connected = false;
+        writing = false;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        resolver.cancel();
+        reply_timer.cancel();
+        connect_timer.cancel();
+        if (metrics) {
+            metrics->redis_connected(false);
+            metrics->redis_reconnect();
+        }
+        if (log && (was_ready || backoff == opts.reconnect_min)) log("warn", event, detail);
+        // Sets already sent may have been stored; the client is told 503 and may send them again.
+        while (!inflight.empty()) {
+            Inflight f = std::move(inflight.front());
+            inflight.pop_front();
+            if (f.kind != Kind::hit) continue;
+            pending_bytes -= f.bytes;
+            if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
+            f.ack(WriteStatus::unavailable);
+        }
+        std::vector<Item> waiting;
+        {
+            std::lock_guard lock(mu);
+            waiting.swap(pending);
+        }
+        for (auto& it : waiting) refuse(it, WriteStatus::unavailable);
+        set_pending_gauge();
+        if (stopping) {
+            finish_stop_if_idle();
+            return;
+        }
+        auto self = shared_from_this();
+        retry_timer.expires_after(backoff);
+        backoff = std::min(backoff * 2, opts.reconnect_max);
+        retry_timer.async_wait([self](boost::system::error_code ec) {
+            if (!ec) self->connect();
+        });
+    }
+
+    bool finish_stop_if_idle() {
+        {
+            std::lock_guard lock(mu);
+            if (!pending.empty()) return false;
+        }
+        if (!inflight.empty() || writing) return false;
+        ++generation;
+        is_ready = false;
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        resolver.cancel();
+        reply_timer.cancel();
+        retry_timer.cancel();
+        connect_timer.cancel();
+        if (auto done = std::move(on_stopped)) {
+            on_stopped = nullptr;
+            done();
+        }
+        return true;
+    }
+};
+
+RedisWriter::RedisWriter(net::any_io_executor ex, RedisOptions opts, metrics::Metrics* metrics, WriterLog log)
+    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opts), metrics, std::move(log))) {}
+
+RedisWriter::~RedisWriter() = default;
+
+void RedisWriter::start() {
+    auto impl = impl_;
+    net::post(impl->strand, [impl] { impl->connect(); });
+}
+
+void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
+    Impl& im = *impl_;
+    if (im.stopping || !im.is_ready) {
+        if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
+        ack(WriteStatus::unavailable);
+        return;
+    }
+    const std::size_t bytes = key.size() + value.size();
+    if (im.pending_bytes.fetch_add(bytes) + bytes > im.opts.max_pending_bytes) {
+        im.pending_bytes -= bytes;
+        if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
+        ack(WriteStatus::overloaded);
+        return;
+    }
+    bool schedule = false;
+    {
+        std::lock_guard lock(im.mu);
+        im.pending.push_back(Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now()});
+        schedule = !im.flush_scheduled;
+        im.flush_scheduled = true;
+    }
+    if (schedule) {
+        auto impl = impl_;
+        net::post(im.strand, [impl] { impl->flush(); });
+    }
+}
+
+void RedisWriter::stop(std::function<void()> done) {
+    auto impl = impl_;
+    net::post(impl->strand, [impl, done = std::move(done)]() mutable {
+        impl->stopping = true;
+        impl->on_stopped = std::move(done);
+        impl->flush();
+        impl->finish_stop_if_idle();
+    });
+}
+
+bool RedisWriter::ready() const { return impl_->is_ready; }
+std::size_t RedisWriter::pending_bytes() const { return impl_->pending_bytes; }
+
+}  // namespace mgw::queue

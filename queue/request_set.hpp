@@ -1,0 +1,27 @@
+// The request set: the unit one RPUSH stores (spec 2.4). Holds the hits of one HTTP request that
+// share a queue, the environment the worker restores, the token and the enqueue time.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mgw::queue {
+
+struct RequestSet {
+    std::vector<boost::json::object> requests;                  // hit parameter maps, in arrival order
+    std::vector<std::pair<std::string, std::string>> server;    // env.server, in this order
+    std::vector<std::pair<std::string, std::string>> cookies;   // env.cookie; written as [] when empty
+    std::optional<std::string> token_auth;                      // nullopt is JSON false
+    std::int64_t time = 0;                                      // UNIX seconds at enqueue
+};
+
+// The JSON document of spec 2.4: exactly requests, env {server, cookie}, tokenAuth and time.
+// Strings must already be valid UTF-8 (the parsers scrub them); the output is always valid JSON.
+std::string encode_json(const RequestSet& set);
+
+}  // namespace mgw::queue

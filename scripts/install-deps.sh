@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that the build, the test suite and `make run` need.
+# Idempotent: when every package is already installed it does nothing (no apt-get update either).
+set -euo pipefail
+
+# Build: compiler, CMake and the libraries we link.
+BUILD_PKGS=(
+  cmake g++ make pkg-config
+  libboost1.81-dev libboost-json1.81-dev libhiredis-dev libmaxminddb-dev prometheus-cpp-dev
+  libssl-dev libdeflate-dev libtomlplusplus-dev catch2
+)
+# Run and test: the real parts the tests start (Redis, PHP to decode values as the plugin does,
+# HAProxy in front of the gateway, the Perl writer for test .mmdb files), and curl for the README.
+RUN_PKGS=(
+  redis-server redis-sentinel redis-tools php-cli haproxy libmaxmind-db-writer-perl curl
+)
+
+want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
+if [ "${1:-}" = "--runtime-list" ]; then printf '%s\n' "${RUN_PKGS[@]}"; exit 0; fi
+if [ "${1:-}" = "--build-list" ]; then printf '%s\n' "${BUILD_PKGS[@]}"; exit 0; fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root or install them" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packaged redis-server and haproxy start system services; the gateway's tests start their own.
+for svc in redis-server redis-sentinel haproxy; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done

@@ -15,8 +15,10 @@ build: deps
 run: build
 	@bash scripts/run-local.sh $(BUILD_TYPE_DIR)/matomo-gateway $(ARGS)
 
+# Tests build with assertions and AddressSanitizer + UndefinedBehaviorSanitizer, so every
+# integration test also runs the real gateway binary under the sanitizers.
 build-test: deps
-	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DMGW_SANITIZE=address,undefined >/dev/null
 	cmake --build $(TEST_DIR) -j $(JOBS)
 
 test: build-test

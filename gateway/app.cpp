@@ -23,8 +23,15 @@ namespace net = boost::asio;
 namespace {
 
 std::string endpoint_text(const net::ip::tcp::endpoint& ep) {
-    if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
-    return ep.address().to_string() + ":" + std::to_string(ep.port());
+    // Appended piece by piece: GCC 12 reports a false -Wrestrict on the operator+ chain at -O2.
+    std::string out;
+    const bool v6 = ep.address().is_v6();
+    if (v6) out.push_back('[');
+    out += ep.address().to_string();
+    if (v6) out.push_back(']');
+    out.push_back(':');
+    out += std::to_string(ep.port());
+    return out;
 }
 
 void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) {

@@ -41,7 +41,11 @@ ReloadResult GeoProvider::load_locked(FileStamp seen) {
     std::string error;
     auto db = GeoDatabase::open(path_, error);
     if (!db) return {ReloadStatus::failed, error};
-    db_.store(std::move(db), std::memory_order_release);
+    {
+        std::lock_guard swap(db_mutex_);
+        db_.swap(db);
+    }
+    db.reset();  // the old database, unmapped here unless a lookup still holds it
     loads_.fetch_add(1, std::memory_order_relaxed);
     return {ReloadStatus::reloaded, {}};
 }
@@ -75,6 +79,11 @@ ReloadResult GeoProvider::maybe_reload_if_changed() {
     auto r = load_locked(std::move(now));
     if (r.status == ReloadStatus::failed && loaded()) r.error += " (keeping the previously loaded database)";
     return r;
+}
+
+std::shared_ptr<const GeoDatabase> GeoProvider::current() const {
+    std::lock_guard lock(db_mutex_);
+    return db_;
 }
 
 std::optional<GeoResult> GeoProvider::lookup(std::string_view ip) const {

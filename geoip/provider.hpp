@@ -1,7 +1,8 @@
 // The geo database the gateway currently answers from, and its hot reload (issue 6: SIGHUP and file
-// change, never failing a request). Lookups take an atomic snapshot of a shared_ptr and never wait for
-// a reload; a reload maps the new file first and swaps only if it opened, so a corrupt or half-copied
-// file leaves the old database answering. The old mapping is released when its last lookup finishes.
+// change, never failing a request). A lookup copies the current shared_ptr and never waits for a
+// reload's file I/O: a reload maps the new file first and swaps only if it opened, so a corrupt or
+// half-copied file leaves the old database answering. The old mapping is released when its last
+// lookup finishes.
 //
 // Operators must REPLACE the file (write elsewhere, then rename over it), never rewrite it in place:
 // the live database is mmap'ed, and truncating a mapped file makes the next lookup fault (SIGBUS).
@@ -54,7 +55,7 @@ public:
     std::optional<GeoResult> lookup(std::string_view ip) const;
 
     // The database answering right now (nullptr before a successful open). Holding it keeps it mapped.
-    std::shared_ptr<const GeoDatabase> current() const { return db_.load(std::memory_order_acquire); }
+    std::shared_ptr<const GeoDatabase> current() const;
     bool loaded() const { return current() != nullptr; }
     const std::string& path() const { return path_; }
     std::uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }  // successful opens so far
@@ -73,7 +74,11 @@ private:
     ReloadResult load_locked(FileStamp seen);
 
     std::string path_;
-    std::atomic<std::shared_ptr<const GeoDatabase>> db_;
+    // Not std::atomic<std::shared_ptr>: libstdc++ 12 implements it with a lock bit whose load side
+    // unlocks relaxed, which ThreadSanitizer (our tsan preset) reports as a race. This mutex guards
+    // only the pointer copy (a refcount increment), never an open or a stat.
+    mutable std::mutex db_mutex_;
+    std::shared_ptr<const GeoDatabase> db_;
     std::atomic<std::uint64_t> loads_{0};
     std::mutex reload_mutex_;  // serialises SIGHUP and timer reloads; lookups never take it
     FileStamp last_seen_;

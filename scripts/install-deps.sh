@@ -10,9 +10,11 @@ BUILD_PKGS=(
   libssl-dev libdeflate-dev libtomlplusplus-dev catch2
 )
 # Run and test: the real parts the tests start (Redis, PHP to decode values as the plugin does,
-# HAProxy in front of the gateway, the Perl writer for test .mmdb files), and curl for the README.
+# HAProxy in front of the gateway, the Perl writer for test .mmdb files), curl for the README, and
+# python3 + Go (with the sprig template functions Helm uses) for the deployment checks in tests/deploy.
 RUN_PKGS=(
   redis-server redis-sentinel redis-tools php-cli haproxy libmaxmind-db-writer-perl curl
+  python3 python3-yaml golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev
 )
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")

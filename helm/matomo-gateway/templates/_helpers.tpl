@@ -1,0 +1,116 @@
+{{/* Names, labels and the values the gateway's configuration is computed from. */}}
+
+{{- define "matomo-gateway.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "matomo-gateway.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "matomo-gateway.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "matomo-gateway.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "matomo-gateway.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "matomo-gateway.labels" -}}
+helm.sh/chart: {{ include "matomo-gateway.chart" . }}
+{{ include "matomo-gateway.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "matomo-gateway.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "matomo-gateway.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "matomo-gateway.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+
+{{/* The Secret holding the Redis password, or "" when there is none. */}}
+{{- define "matomo-gateway.redisSecretName" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecret }}
+{{- else if .Values.redis.password }}
+{{- printf "%s-redis" (include "matomo-gateway.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the Matomo token, or "" when there is none. */}}
+{{- define "matomo-gateway.tokenSecretName" -}}
+{{- if .Values.matomoTokenExistingSecret }}
+{{- .Values.matomoTokenExistingSecret }}
+{{- else if .Values.matomoToken }}
+{{- printf "%s-matomo-token" (include "matomo-gateway.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The --redis URL. The password is not in it: the Deployment puts it in MGW_REDIS_PASSWORD from the
+Secret and Kubernetes expands $(MGW_REDIS_PASSWORD) in MATOMO_GATEWAY_REDIS, so it never reaches the
+ConfigMap, the pod spec or argv.
+*/}}
+{{- define "matomo-gateway.redisUrl" -}}
+{{- $r := .Values.redis }}
+{{- if ne $r.backendType "standalone" }}
+{{- if not (has $r.backendType (list "sentinel" "cluster")) }}
+{{- fail (printf "redis.backendType must be standalone, sentinel or cluster, not %q" $r.backendType) }}
+{{- end }}
+{{- $hosts := splitList "," (toString $r.host) }}
+{{- $ports := splitList "," (toString $r.port) }}
+{{- if ne (len $hosts) (len $ports) }}
+{{- fail "redis.host and redis.port must list the same number of entries (QueuedTracking_NumHostsNotMatchNumPorts)" }}
+{{- end }}
+{{- if and (eq $r.backendType "sentinel") (not (trim $r.sentinelMasterName)) }}
+{{- fail "redis.sentinelMasterName must be set for backendType sentinel" }}
+{{- end }}
+{{- fail (printf "redis.backendType %s: this gateway version connects to standalone Redis only" $r.backendType) }}
+{{- end }}
+{{- $host := trim (toString $r.host) }}
+{{- if or (contains "," $host) (hasPrefix "/" $host) (hasPrefix "tls://" $host) }}
+{{- fail (printf "redis.host %q: standalone takes one host name or address (no list, unix socket or tls://)" $host) }}
+{{- end }}
+{{- if contains ":" $host }}{{ $host = printf "[%s]" $host }}{{ end }}
+{{- $auth := "" }}
+{{- if include "matomo-gateway.redisSecretName" . }}{{ $auth = ":$(MGW_REDIS_PASSWORD)@" }}{{ end }}
+{{- printf "redis://%s%s:%s/%s" $auth $host (trim (toString $r.port)) (toString (int64 $r.database)) }}
+{{- end }}
+
+{{/* A TOML value: strings as JSON strings (a subset of TOML basic strings), whole numbers as integers. */}}
+{{- define "matomo-gateway.tomlValue" -}}
+{{- if kindIs "bool" . }}{{ . }}
+{{- else if kindIs "string" . }}{{ toJson . }}
+{{- else if or (kindIs "float64" .) (kindIs "float32" .) }}
+{{- if eq (float64 .) (floor .) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- else if or (kindIs "int" .) (kindIs "int64" .) }}{{ . }}
+{{- else }}{{ fail (printf "config: unsupported value %v (strings, numbers and booleans only)" .) }}
+{{- end }}
+{{- end }}
+
+{{/* ceil((drain delay + drain timeout) / 1000) + extra, strictly longer than the gateway's drain. */}}
+{{- define "matomo-gateway.terminationGracePeriodSeconds" -}}
+{{- $d := .Values.drain }}
+{{- if lt (int64 $d.terminationGraceExtraSeconds) 1 }}
+{{- fail "drain.terminationGraceExtraSeconds must be at least 1" }}
+{{- end }}
+{{- $ms := add (int64 $d.delayMs) (int64 $d.timeoutMs) }}
+{{- add (div (add $ms 999) 1000) (int64 $d.terminationGraceExtraSeconds) }}
+{{- end }}

@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Renders helm/matomo-gateway with helmrender (Helm's template engine, built from Debian packages) under
+several value sets and checks the manifests (driven by helm_render.sh).
+
+  helm_render.py HELMRENDER CHART_DIR GATEWAY_BINARY DASHBOARD_JSON
+
+Every rendered document must parse as YAML and carry apiVersion, kind, metadata.name and the chart's
+labels. The Deployment must keep its promises (probes on the admin port, non-root, read-only root
+filesystem, no capabilities, grace period longer than the drain), and the real gateway binary must
+accept the configuration the chart produces (the ConfigMap's TOML plus the container's environment,
+with $(VAR) expanded as Kubernetes does) in --check-config. Invalid values must fail rendering with a
+message naming the value.
+"""
+import base64
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import yaml  # Debian: python3-yaml
+
+renderer, chart_dir, binary, dashboard = sys.argv[1:5]
+failures = []
+work = tempfile.mkdtemp(prefix="mgw-helm-render.")
+
+
+def fail(scenario, msg):
+    failures.append(msg)
+    print(f"FAIL: [{scenario}] {msg}")
+
+
+def ok(scenario, msg):
+    print(f"ok:   [{scenario}] {msg}")
+
+
+def render(scenario, values=None, api_versions=""):
+    """(documents, error text)."""
+    args = [renderer, "-chart", chart_dir, "-release", "mgw", "-namespace", "analytics"]
+    if values:
+        path = os.path.join(work, f"{re.sub(r'[^a-z0-9]+', '-', scenario)}.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(values, f)
+        args += ["-f", path]
+    if api_versions:
+        args += ["-api-versions", api_versions]
+    r = subprocess.run(args, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr.strip()
+    try:
+        docs = [d for d in yaml.safe_load_all(r.stdout) if d is not None]
+    except yaml.YAMLError as e:
+        fail(scenario, f"rendered output is not YAML: {e}\n{r.stdout}")
+        return [], ""
+    return docs, ""
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def one(scenario, docs, kind, name_suffix=""):
+    found = [d for d in by_kind(docs, kind) if d["metadata"]["name"].endswith(name_suffix)]
+    if len(found) != 1:
+        fail(scenario, f"expected one {kind} named *{name_suffix}, found {len(found)}")
+        return {}
+    return found[0]
+
+
+def check_common(scenario, docs):
+    for d in docs:
+        where = f"{d.get('kind')} {d.get('metadata', {}).get('name')}"
+        for key in ("apiVersion", "kind", "metadata"):
+            if key not in d:
+                fail(scenario, f"{where}: no {key}")
+        meta = d.get("metadata", {})
+        name = meta.get("name", "")
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name):
+            fail(scenario, f"{where}: name {name!r} is not a DNS label")
+        labels = meta.get("labels", {})
+        for label in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "helm.sh/chart"):
+            if label not in labels:
+                fail(scenario, f"{where}: no label {label}")
+        for k, v in labels.items():
+            if not isinstance(v, str):
+                fail(scenario, f"{where}: label {k} is {type(v).__name__}, not a string")
+
+
+def container(deploy):
+    return deploy["spec"]["template"]["spec"]["containers"][0]
+
+
+def env_map(c, secrets):
+    """The container's environment, $(VAR) expanded as the kubelet does; secretKeyRef from `secrets`."""
+    env = {}
+    for e in c.get("env", []):
+        if "value" in e:
+            env[e["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                                    lambda m: env.get(m.group(1), m.group(0)), str(e["value"]))
+        else:
+            ref = e["valueFrom"]["secretKeyRef"]
+            env[e["name"]] = secrets[(ref["name"], ref["key"])]
+    return env
+
+
+def check_deployment(scenario, docs, values_drain=(5000, 15000, 5)):
+    before = len(failures)
+    d = one(scenario, docs, "Deployment")
+    if not d:
+        return {}
+    pod = d["spec"]["template"]
+    spec = pod["spec"]
+    c = container(d)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
+        get = c.get(probe, {}).get("httpGet", {})
+        if get.get("path") != path or get.get("port") not in ("admin", ports.get("admin")):
+            fail(scenario, f"{probe} is {get}, expected GET {path} on the admin port")
+    if "admin" not in ports or "http" not in ports:
+        fail(scenario, f"container ports {ports}: expected http and admin")
+    psc, sc = spec.get("securityContext", {}), c.get("securityContext", {})
+    if psc.get("runAsNonRoot") is not True and sc.get("runAsNonRoot") is not True:
+        fail(scenario, "runAsNonRoot is not set")
+    if sc.get("readOnlyRootFilesystem") is not True:
+        fail(scenario, "readOnlyRootFilesystem is not true")
+    if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+        fail(scenario, f"capabilities.drop is {sc.get('capabilities')}, expected [ALL]")
+    if sc.get("allowPrivilegeEscalation") is not False:
+        fail(scenario, "allowPrivilegeEscalation is not false")
+    if not c.get("resources"):
+        fail(scenario, "no resources")
+    delay, timeout, extra = values_drain
+    grace = spec.get("terminationGracePeriodSeconds")
+    if not isinstance(grace, int) or grace <= (delay + timeout) / 1000:
+        fail(scenario, f"terminationGracePeriodSeconds {grace} is not longer than the drain ({delay}+{timeout} ms)")
+    elif grace != math.ceil((delay + timeout) / 1000) + extra:
+        fail(scenario, f"terminationGracePeriodSeconds {grace}, expected ceil(({delay}+{timeout})/1000)+{extra}")
+    sel = d["spec"]["selector"]["matchLabels"]
+    if any(pod["metadata"]["labels"].get(k) != v for k, v in sel.items()):
+        fail(scenario, "the selector does not match the pod labels")
+    mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for name in mounts:
+        if name not in volumes:
+            fail(scenario, f"volumeMount {name} has no volume")
+    args = c.get("args", [])
+    if "--config" not in args:
+        fail(scenario, "--config is not passed")
+    else:
+        path = args[args.index("--config") + 1]
+        cfg = mounts.get("config", {})
+        if cfg.get("mountPath") != path:
+            fail(scenario, f"--config {path} is not where the ConfigMap is mounted ({cfg.get('mountPath')})")
+    if len(failures) == before:
+        ok(scenario, f"Deployment: probes, security context, grace period {grace}s, config mount")
+    return d
+
+
+def check_with_binary(scenario, docs, secrets, expect):
+    """Runs the gateway's --check-config on the configuration the chart gives the container."""
+    d = one(scenario, docs, "Deployment")
+    cm = [x for x in by_kind(docs, "ConfigMap") if "config.toml" in x.get("data", {})]
+    if not d or len(cm) != 1:
+        fail(scenario, "no Deployment or config ConfigMap to check")
+        return
+    c = container(d)
+    toml_path = os.path.join(work, f"{scenario}.toml")
+    with open(toml_path, "w") as f:
+        f.write(cm[0]["data"]["config.toml"])
+    args = list(c.get("args", []))
+    upcoming = {"--trusted-proxies", "--matomo-token-file", "--spool-dir"}  # not in this gateway yet
+    kept, i = [], 0
+    while i < len(args):
+        if args[i] in upcoming:
+            i += 2
+            continue
+        kept.append(toml_path if i > 0 and args[i - 1] == "--config" else args[i])
+        i += 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATOMO_GATEWAY_")}
+    env.update(env_map(c, secrets))
+    r = subprocess.run([binary, *kept, "--check-config"], env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(scenario, f"the gateway rejects the chart's configuration: {r.stderr.strip()}")
+        return
+    for key, value in expect.items():
+        if f'{key} = "{value}"' not in r.stdout:
+            fail(scenario, f"--check-config does not show {key} = {value!r}:\n{r.stdout}")
+            return
+    for s in secrets.values():
+        if s and s in r.stdout:
+            fail(scenario, "--check-config prints a secret")
+    ok(scenario, f"the gateway accepts the chart's config and env ({', '.join(f'{k}={v}' for k, v in expect.items())})")
+
+
+def expect_failure(scenario, values, needle):
+    docs, err = render(scenario, values)
+    if docs is not None:
+        fail(scenario, f"rendering succeeded, expected a failure mentioning {needle!r}")
+    elif needle not in err:
+        fail(scenario, f"rendering failed without mentioning {needle!r}: {err}")
+    else:
+        ok(scenario, "refused: " + err.rsplit("error calling fail: ", 1)[-1])
+
+
+def main():
+    # 1. Defaults, no Prometheus Operator.
+    s = "defaults"
+    docs, err = render(s)
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+        return 1
+    check_common(s, docs)
+    kinds = sorted(d["kind"] for d in docs)
+    want = sorted(["ConfigMap", "Deployment", "PodDisruptionBudget", "Service", "Service", "ServiceAccount"])
+    if kinds != want:
+        fail(s, f"kinds {kinds}, expected {want}")
+    else:
+        ok(s, f"renders {', '.join(kinds)} (no ServiceMonitor without its API, no Secret, HPA or PVC)")
+    check_deployment(s, docs)
+    svc = one(s, docs, "Service", "mgw-matomo-gateway")
+    if svc and [p["targetPort"] for p in svc["spec"]["ports"]] != ["http"]:
+        fail(s, f"the tracking Service exposes {svc['spec']['ports']}, expected only the tracking port")
+    d = one(s, docs, "Deployment")
+    if d and d["spec"].get("replicas") != 2:
+        fail(s, "replicas is not replicaCount")
+    if d and any("valueFrom" in e for e in container(d).get("env", [])):
+        fail(s, "a secret is referenced without a password")
+    check_with_binary(s, docs, {}, {"queues": "1", "redis": "redis://redis-master:6379/0",
+                                    "listen": "0.0.0.0:8080", "admin_listen": "0.0.0.0:9090",
+                                    "drain_delay_ms": "5000", "drain_timeout_ms": "15000"})
+
+    # 2. With the Prometheus Operator's API.
+    s = "servicemonitor"
+    docs, err = render(s, None, "monitoring.coreos.com/v1")
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        sm = one(s, docs, "ServiceMonitor")
+        msvc = one(s, docs, "Service", "-metrics")
+        if sm and msvc:
+            sel = sm["spec"]["selector"]["matchLabels"]
+            if any(msvc["metadata"]["labels"].get(k) != v for k, v in sel.items()):
+                fail(s, "the ServiceMonitor selects no metrics Service")
+            tracking = one(s, docs, "Service", "mgw-matomo-gateway")
+            if tracking and all(tracking["metadata"]["labels"].get(k) == v for k, v in sel.items()):
+                fail(s, "the ServiceMonitor also selects the tracking Service")
+            port = sm["spec"]["endpoints"][0]["port"]
+            if port not in [p["name"] for p in msvc["spec"]["ports"]]:
+                fail(s, f"ServiceMonitor port {port} is not a port of the metrics Service")
+            if sm["spec"]["endpoints"][0].get("path") != "/metrics":
+                fail(s, "ServiceMonitor path is not /metrics")
+            ok(s, "ServiceMonitor selects the metrics Service's admin port")
+
+    # 3. Everything on: password, token, autoscaling, dashboard, spool, trusted proxies, 4 queues.
+    s = "everything"
+    values = {
+        "redis": {"password": "s3cr3t-pw", "numQueueWorkers": 4, "database": 2, "host": "redis.analytics"},
+        "matomoToken": "0123456789abcdef0123456789abcdef",
+        "autoscaling": {"enabled": True},
+        "grafanaDashboard": {"enabled": True, "namespace": "monitoring"},
+        "spool": {"enabled": True},
+        "trustedProxies": ["10.0.0.0/8", "192.168.0.0/16"],
+        "drain": {"delayMs": 10500, "timeoutMs": 30000, "terminationGraceExtraSeconds": 3},
+        "config": {"access_log_sample": 0.25, "log_level": "warn"},
+        "extraEnv": [{"name": "TZ", "value": "UTC"}],
+    }
+    docs, err = render(s, values)
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        d = check_deployment(s, docs, (10500, 30000, 3))
+        if d and "replicas" in d["spec"]:
+            fail(s, "replicas is set although the HPA owns it")
+        hpa = one(s, docs, "HorizontalPodAutoscaler")
+        if hpa and hpa["spec"]["scaleTargetRef"]["name"] != d["metadata"]["name"]:
+            fail(s, "the HPA targets another Deployment")
+        secrets = {}
+        for sec in by_kind(docs, "Secret"):
+            for k, v in sec.get("data", {}).items():
+                secrets[(sec["metadata"]["name"], k)] = base64.b64decode(v).decode()
+        if ("mgw-matomo-gateway-redis", "redis-password") not in secrets:
+            fail(s, f"no chart-made Redis password Secret: {list(secrets)}")
+        c = container(d) if d else {}
+        env_names = [e["name"] for e in c.get("env", [])]
+        if "MGW_REDIS_PASSWORD" in env_names and env_names.index("MGW_REDIS_PASSWORD") > env_names.index("MATOMO_GATEWAY_REDIS"):
+            fail(s, "MGW_REDIS_PASSWORD comes after MATOMO_GATEWAY_REDIS: Kubernetes would not expand it")
+        if any("s3cr3t-pw" in json.dumps(x) for x in docs if x.get("kind") != "Secret"):
+            fail(s, "the Redis password appears outside its Secret")
+        args = c.get("args", [])
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        if "--matomo-token-file" in args:
+            token_path = args[args.index("--matomo-token-file") + 1]
+            if os.path.dirname(token_path) != mounts.get("matomo-token"):
+                fail(s, f"--matomo-token-file {token_path} is not in the token mount {mounts.get('matomo-token')}")
+        else:
+            fail(s, "--matomo-token-file is not passed")
+        if "--spool-dir" not in args or args[args.index("--spool-dir") + 1] != mounts.get("spool"):
+            fail(s, f"--spool-dir does not name the spool mount: {args} {mounts}")
+        if "--trusted-proxies" not in args or args[args.index("--trusted-proxies") + 1] != "10.0.0.0/8,192.168.0.0/16":
+            fail(s, f"--trusted-proxies is not the comma-joined list: {args}")
+        dash = one(s, docs, "ConfigMap", "-dashboard")
+        if dash:
+            if dash["metadata"]["labels"].get("grafana_dashboard") != "1":
+                fail(s, "the dashboard ConfigMap lacks the grafana_dashboard: \"1\" label")
+            if dash["metadata"].get("namespace") != "monitoring":
+                fail(s, "the dashboard ConfigMap is not in grafanaDashboard.namespace")
+            with open(dashboard) as f:
+                if json.loads(dash["data"]["matomo-gateway.json"]) != json.load(f):
+                    fail(s, "the dashboard ConfigMap differs from deploy/grafana/matomo-gateway.json")
+        ok(s, "HPA, Secrets, token and spool mounts, trusted proxies, dashboard ConfigMap")
+        check_with_binary(s, docs, secrets, {
+            "queues": "4", "redis": "redis://:***@redis.analytics:6379/2", "drain_delay_ms": "10500",
+            "drain_timeout_ms": "30000", "access_log_sample": "0.250000", "log_level": "warn"})
+
+    # 4. Existing Secrets: nothing secret is rendered, the references name the given Secrets.
+    s = "existing-secrets"
+    docs, err = render(s, {"redis": {"existingSecret": "redis", "existingSecretPasswordKey": "pw"},
+                           "matomoTokenExistingSecret": "matomo", "podDisruptionBudget": {"maxUnavailable": "",
+                                                                                          "minAvailable": 1}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        if by_kind(docs, "Secret"):
+            fail(s, "a Secret is rendered although existing ones are given")
+        d = one(s, docs, "Deployment")
+        refs = [e["valueFrom"]["secretKeyRef"] for e in container(d).get("env", []) if "valueFrom" in e] if d else []
+        if refs != [{"name": "redis", "key": "pw"}]:
+            fail(s, f"Redis password reference is {refs}")
+        vols = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]} if d else {}
+        if vols.get("matomo-token", {}).get("secret", {}).get("secretName") != "matomo":
+            fail(s, "the token volume does not use matomoTokenExistingSecret")
+        pdb = one(s, docs, "PodDisruptionBudget")
+        if pdb and (pdb["spec"].get("minAvailable") != 1 or "maxUnavailable" in pdb["spec"]):
+            fail(s, f"PodDisruptionBudget spec {pdb['spec']}")
+        check_with_binary(s, docs, {("redis", "pw"): "from-existing"}, {"redis": "redis://:***@redis-master:6379/0"})
+        ok(s, "existing Secrets referenced, none rendered")
+
+    # 5. Spool on a PVC with one replica.
+    s = "spool-pvc"
+    docs, err = render(s, {"replicaCount": 1, "spool": {"enabled": True, "type": "persistentVolumeClaim"}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        pvc = one(s, docs, "PersistentVolumeClaim")
+        d = one(s, docs, "Deployment")
+        vols = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]} if d else {}
+        if pvc and vols.get("spool", {}).get("persistentVolumeClaim", {}).get("claimName") != pvc["metadata"]["name"]:
+            fail(s, "the spool volume does not use the chart's PVC")
+        ok(s, "PVC rendered and mounted")
+
+    # 6. Values the chart must refuse.
+    expect_failure("sentinel", {"redis": {"backendType": "sentinel", "host": "a,b", "port": "26379,26379"}},
+                   "standalone Redis only")
+    expect_failure("sentinel-mismatch", {"redis": {"backendType": "sentinel", "host": "a,b", "port": "26379"}},
+                   "same number of entries")
+    expect_failure("bad-backend", {"redis": {"backendType": "mysql"}}, "redis.backendType")
+    expect_failure("reserved-config", {"config": {"queues": 4}}, "config.queues is set by the chart")
+    expect_failure("queues-range", {"redis": {"numQueueWorkers": 0}}, "numQueueWorkers")
+    expect_failure("grace-extra", {"drain": {"terminationGraceExtraSeconds": 0}}, "terminationGraceExtraSeconds")
+    expect_failure("pvc-replicas", {"spool": {"enabled": True, "type": "persistentVolumeClaim"}}, "ReadWriteMany")
+    expect_failure("pdb-both", {"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}}, "not both")
+    expect_failure("unix-host", {"redis": {"host": "/run/redis.sock"}}, "redis.host")
+
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+        import traceback
+        traceback.print_exc()
+        print("FAIL: a rendered manifest does not have the expected structure (see the traceback)")
+        sys.exit(1)
+    finally:
+        subprocess.run(["rm", "-rf", work])

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -12,6 +13,15 @@
 
 namespace mgw::gateway {
 namespace {
+
+int level_rank(std::string_view level) {
+    if (level == "debug") return 0;
+    if (level == "info") return 1;
+    if (level == "warn") return 2;
+    return 3;
+}
+
+std::atomic<int> min_level{1};
 
 void append_time(std::string& out) {
     auto now = std::chrono::system_clock::now();
@@ -103,7 +113,10 @@ void access_log(const AccessRecord& r, double sample_rate) {
     emit(line);
 }
 
+void set_log_level(std::string_view level) { min_level = level_rank(level); }
+
 void log_event(std::string_view level, std::string_view event, std::string_view fields_json) {
+    if (level_rank(level) < min_level) return;
     std::string line = "{\"time\":\"";
     append_time(line);
     line += "\",\"level\":";

@@ -19,6 +19,9 @@ struct AccessRecord {
 
 void access_log(const AccessRecord& r, double sample_rate);
 
+// Lines below this level ("debug", "info", "warn", "error") are not written. Default: info.
+void set_log_level(std::string_view level);
+
 // One structured log line (start-up, state changes): {"time":..,"level":..,"event":..,<fields>}.
 // `fields_json` is either empty or a comma-separated list of already-encoded "key":value pairs.
 void log_event(std::string_view level, std::string_view event, std::string_view fields_json = {});

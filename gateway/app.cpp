@@ -45,6 +45,7 @@ void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) 
 }  // namespace
 
 int run(const Options& opts) {
+    set_log_level(opts.log_level);
     const unsigned threads = opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
     metrics::Metrics metrics;

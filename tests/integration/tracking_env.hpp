@@ -34,6 +34,10 @@ public:
         return send_request(gateway.tracking_port(), build_request(method, target, headers, body));
     }
     HttpResponse get(std::string_view target, HeaderList headers = {}) { return send("GET", target, std::move(headers)); }
+    HttpResponse send_admin(std::string_view target) {
+        return send_request(gateway.admin_port(),
+                            build_request("GET", target, {{"Host", "127.0.0.1"}, {"Connection", "close"}}));
+    }
 
     // Every value in the trackingQueueV1* lists, in key order then list order, decoded.
     std::vector<Landed> landed() {

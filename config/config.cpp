@@ -2,6 +2,9 @@
 // flat key = value files like Matomo's own config.ini.php, typed values, and no indentation rules.
 #include "config/config.hpp"
 
+#include "gateway/client_ip.hpp"
+#include "gateway/enrich.hpp"
+
 #include <toml++/toml.h>
 
 #include <unistd.h>
@@ -201,6 +204,53 @@ const std::vector<Option>& table() {
              return std::optional<std::string>{};
          },
          [](const Options& o) { return join_list(o.server.extra_tracking_paths); }},
+        {"trusted-proxies", "comma-separated CIDR blocks of proxies whose client-IP headers are believed (empty: none)",
+         [](Options& o, const std::string& v) {
+             o.edge.trusted_proxies = split_list(v);
+             std::string error;
+             if (!gateway::TrustedProxies::parse(o.edge.trusted_proxies, error)) return std::optional<std::string>(error);
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return join_list(o.edge.trusted_proxies); }},
+        {"proxy-headers", "client-IP headers honoured from trusted proxies, in order: forwarded, x-forwarded-for, x-real-ip",
+         [](Options& o, const std::string& v) {
+             std::string error;
+             if (!gateway::parse_proxy_headers(v, error)) return std::optional<std::string>(error);
+             o.edge.proxy_headers = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.edge.proxy_headers; }},
+        {"proxy-protocol", "expect HAProxy's PROXY protocol v1/v2 header (send-proxy) on every connection from a trusted proxy",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.edge.proxy_protocol); },
+         [](const Options& o) { return std::string(o.edge.proxy_protocol ? "true" : "false"); }},
+        {"geoip-database", "City .mmdb (GeoIP2/GeoLite2 City, DB-IP City Lite); empty: no geolocation at the edge",
+         [](Options& o, const std::string& v) { o.edge.geoip_database = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.edge.geoip_database; }},
+        {"geoip-check-interval-ms", "how often the database file is checked for a replacement (0: only on SIGHUP)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.edge.geoip_check_interval); },
+         [](const Options& o) { return std::to_string(o.edge.geoip_check_interval.count()); }},
+        {"matomo-token-file", "file holding a Write-access token_auth; with a geo database, hits carry the location as override parameters",
+         [](Options& o, const std::string& v) { o.edge.matomo_token_file = v; return std::optional<std::string>{}; },
+         [](const Options& o) { return o.edge.matomo_token_file; }},
+        {"client-tokens", "pass: a client's own token_auth is queued for the worker to check (stock); reject: 403",
+         [](Options& o, const std::string& v) {
+             if (v != "pass" && v != "reject") return std::optional<std::string>("must be pass or reject");
+             o.tracking.reject_client_tokens = v == "reject";
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return std::string(o.tracking.reject_client_tokens ? "reject" : "pass"); }},
+        {"anonymize-ip-bytes", "IPv4 bytes zeroed before REMOTE_ADDR is queued (0..3); the raw IP then never reaches Redis",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.anonymize_ipv4_bytes, 0, 3); },
+         [](const Options& o) { return std::to_string(o.tracking.anonymize_ipv4_bytes); }},
+        {"anonymize-ipv6-level", "IPv6 anonymisation as Matomo: 0 none, 1 keep /64, 2 keep /48, 3 keep /24",
+         [](Options& o, const std::string& v) { return parse_int(v, o.tracking.anonymize_ipv6_level, 0, 3); },
+         [](const Options& o) { return std::to_string(o.tracking.anonymize_ipv6_level); }},
+        {"honor-dnt", "drop hits whose DNT / X-Do-Not-Track asks for it (answered as usual, not queued)",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.honor_dnt); },
+         [](const Options& o) { return std::string(o.tracking.honor_dnt ? "true" : "false"); }},
+        {"strip-url-params", "comma-separated query parameters removed from url and urlref before queuing (e.g. email,token)",
+         [](Options& o, const std::string& v) { o.tracking.strip_url_params = split_list(v); return std::optional<std::string>{}; },
+         [](const Options& o) { return join_list(o.tracking.strip_url_params); }},
         {"access-log", "JSON access log on stdout",
          [](Options& o, const std::string& v) { return parse_bool(v, o.server.access_log); },
          [](const Options& o) { return std::string(o.server.access_log ? "true" : "false"); }},
@@ -375,6 +425,17 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
     else if (auto e2 = apply(r.options, from_env, "environment")) r.error = *e2;
     else if (auto e3 = apply(r.options, flags, "flag")) r.error = *e3;
     if (!r.error.empty()) return r;
+    if (!r.options.edge.matomo_token_file.empty()) {
+        std::string token;
+        if (auto e = gateway::read_token_file(r.options.edge.matomo_token_file, token)) {
+            r.error = "matomo-token-file: " + *e;
+            return r;
+        }
+        if (r.options.edge.geoip_database.empty()) {
+            r.error = "matomo-token-file: only used with geoip-database (the token authorises the location parameters)";
+            return r;
+        }
+    }
     if (!r.options.server.js_tracker_file.empty() && ::access(r.options.server.js_tracker_file.c_str(), R_OK) != 0) {
         r.error = "js-tracker-file: cannot read '" + r.options.server.js_tracker_file + "'";
         return r;

@@ -5,6 +5,7 @@
 
 #include "gateway/access_log.hpp"
 #include "gateway/admin.hpp"
+#include "gateway/enrich.hpp"
 #include "gateway/js_tracker.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
@@ -56,6 +57,29 @@ int run(const Options& opts) {
                                   log_event(level, event, fields);
                               });
     ServerShared shared{opts, writer, metrics};
+    {
+        std::string error;
+        auto trusted = TrustedProxies::parse(opts.edge.trusted_proxies, error);
+        if (!trusted) throw std::runtime_error("trusted-proxies: " + error);
+        shared.trusted = std::move(*trusted);
+        auto headers = parse_proxy_headers(opts.edge.proxy_headers, error);
+        if (!headers) throw std::runtime_error("proxy-headers: " + error);
+        shared.client_ip.headers = std::move(*headers);
+    }
+    std::unique_ptr<geoip::GeoProvider> geo;
+    if (!opts.edge.geoip_database.empty()) {
+        geo = std::make_unique<geoip::GeoProvider>(opts.edge.geoip_database);
+        if (auto error = geo->open()) throw std::runtime_error("geoip-database: " + *error);
+        shared.geo = geo.get();
+        std::string fields = "\"path\":";
+        append_json_string(fields, opts.edge.geoip_database);
+        log_event("info", "geoip_loaded", fields);
+    }
+    if (!opts.edge.matomo_token_file.empty()) {
+        std::string token;
+        if (auto error = read_token_file(opts.edge.matomo_token_file, token)) throw std::runtime_error("matomo-token-file: " + *error);
+        shared.gateway_token = std::move(token);
+    }
     if (!opts.server.js_tracker_file.empty()) {
         std::string error;
         shared.js = JsTracker::load(opts.server.js_tracker_file, error);
@@ -67,6 +91,7 @@ int run(const Options& opts) {
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
         if (!writer.ready()) return {false, "redis unavailable"};
+        if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         return {true, {}};
     });
     admin.listen(opts.server.admin_listen);
@@ -78,6 +103,37 @@ int run(const Options& opts) {
     log_listening("admin", admin.local_endpoint());
     metrics.set_ready(true);
 
+    // Geo hot reload: SIGHUP reloads at once, a timer picks up a replaced file. A failed reload
+    // keeps the old database answering; both are logged and counted.
+    net::signal_set hup(ioc, SIGHUP);
+    net::steady_timer geo_timer(ioc);
+    auto report_reload = [&](const geoip::ReloadResult& r) {
+        if (r.status == geoip::ReloadStatus::unchanged) return;
+        const bool ok = r.status == geoip::ReloadStatus::reloaded;
+        metrics.geo_reload(ok);
+        std::string fields = "\"detail\":";
+        append_json_string(fields, ok ? opts.edge.geoip_database : r.error);
+        log_event(ok ? "info" : "warn", ok ? "geoip_reloaded" : "geoip_reload_failed", fields);
+    };
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](boost::system::error_code ec, int) {
+            if (ec) return;
+            if (geo) report_reload(geo->reload());
+            wait_hup();
+        });
+    };
+    std::function<void()> check_geo = [&] {
+        if (!geo || opts.edge.geoip_check_interval.count() == 0) return;
+        geo_timer.expires_after(opts.edge.geoip_check_interval);
+        geo_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            report_reload(geo->maybe_reload_if_changed());
+            check_geo();
+        });
+    };
+    wait_hup();
+    check_geo();
+
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     net::steady_timer drain_timer(ioc);
     auto drain_started = std::chrono::steady_clock::now();
@@ -88,6 +144,8 @@ int run(const Options& opts) {
             if (timed_out) log_event("warn", "drain_timeout");
             writer.stop([&] {
                 admin.stop();
+                hup.cancel();
+                geo_timer.cancel();
                 log_event("info", "stopped");
                 ioc.stop();
             });

@@ -51,11 +51,28 @@ struct TrackingOptions {
     std::size_t max_bulk_hits = 10000;                     // hits in one bulk body (over: 413)
     std::size_t max_param_bytes = 65536;                   // one parameter value (over: 400 in strict mode)
     php::ParseLimits parse_limits;
+    // Privacy and privileges at the edge (spec 5, 6, 7).
+    int anonymize_ipv4_bytes = 0;                          // 0..3 trailing bytes zeroed before queuing
+    int anonymize_ipv6_level = 0;                          // 0..3: keep /128, /64, /48, /24
+    bool honor_dnt = false;                                // drop hits with DNT: 1 at the edge
+    std::vector<std::string> strip_url_params;             // removed from url and urlref
+    bool reject_client_tokens = false;                     // --client-tokens=reject
+};
+
+// Client IP resolution and geolocation.
+struct EdgeOptions {
+    std::vector<std::string> trusted_proxies;              // CIDR blocks; empty: trust nobody
+    std::string proxy_headers = "x-forwarded-for";         // honoured header(s), in order of preference
+    bool proxy_protocol = false;                           // expect HAProxy's PROXY header from trusted peers
+    std::string geoip_database;                            // .mmdb file; empty: no geolocation
+    std::chrono::milliseconds geoip_check_interval{10000}; // file-change check for hot reload
+    std::string matomo_token_file;                         // Write-access token for the geo override parameters
 };
 
 struct Options {
     ServerOptions server;
     TrackingOptions tracking;
+    EdgeOptions edge;
     queue::RedisOptions redis;
     std::string redis_url = "redis://127.0.0.1:6379/0";
     std::string log_level = "info";

@@ -2,7 +2,9 @@
 // lets shutdown find idle keep-alive connections (ENGINEERING items 4 and 7).
 #pragma once
 
+#include "gateway/client_ip.hpp"
 #include "gateway/options.hpp"
+#include "geoip/provider.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +30,10 @@ struct ServerShared {
     queue::RedisWriter& writer;
     metrics::Metrics& metrics;
     std::shared_ptr<const JsTracker> js;             // null when no tracker file is configured
+    TrustedProxies trusted;                          // --trusted-proxies
+    ClientIpOptions client_ip;                       // --proxy-headers
+    geoip::GeoProvider* geo = nullptr;               // null when geolocation is off
+    std::optional<std::string> gateway_token;        // --matomo-token-file
     std::atomic<bool> draining{false};
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> busy{0};               // requests read and not yet answered

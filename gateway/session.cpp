@@ -4,6 +4,8 @@
 
 #include "gateway/access_log.hpp"
 #include "gateway/js_tracker.hpp"
+#include "gateway/privacy.hpp"
+#include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/redis_writer.hpp"
@@ -29,9 +31,7 @@ std::string canonical_peer(const net::ip::tcp::socket& s) {
     beast::error_code ec;
     auto ep = s.remote_endpoint(ec);
     if (ec) return "0.0.0.0";
-    auto a = ep.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6()).to_string();
-    return a.to_string();
+    return canonical_ip(ep.address().to_string()).value_or("0.0.0.0");
 }
 
 enum class Route { tracking, js, not_found };
@@ -52,7 +52,8 @@ Route route(std::string_view target, http::verb method, const std::vector<std::s
 
 Session::Session(net::ip::tcp::socket&& socket, ServerShared& shared)
     : stream_(std::move(socket)), read_timer_(stream_.get_executor()), shared_(shared) {
-    client_ip_ = canonical_peer(stream_.socket());
+    peer_ip_ = canonical_peer(stream_.socket());
+    client_ip_ = peer_ip_;
     shared_.metrics.connection_opened();
 }
 
@@ -68,7 +69,32 @@ void Session::run() {
         std::lock_guard lock(shared_.mu);
         shared_.sessions.emplace(this, weak_from_this());
     }
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    const bool proxy_header = shared_.opts.edge.proxy_protocol && shared_.trusted.contains(peer_ip_);
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(
+                                              proxy_header ? &Session::read_proxy_header : &Session::do_read, shared_from_this()));
+}
+
+// HAProxy's PROXY header (send-proxy / send-proxy-v2) precedes the first request of a connection
+// from a trusted proxy; its source address then stands for the socket peer.
+void Session::read_proxy_header() {
+    auto data = buffer_.cdata();
+    auto r = parse_proxy_header({static_cast<const char*>(data.data()), data.size()});
+    if (r.status == ProxyParseStatus::ok) {
+        buffer_.consume(r.consumed);
+        if (!r.is_local && !r.source_address.empty()) peer_ip_ = r.source_address;
+        return do_read();
+    }
+    if (r.status == ProxyParseStatus::invalid || buffer_.size() >= proxy_header_max_bytes) {
+        shared_.metrics.hit_rejected(r.reason.empty() ? std::string_view("proxy_header_invalid") : r.reason);
+        return close();
+    }
+    stream_.expires_after(shared_.opts.server.read_timeout);
+    stream_.async_read_some(buffer_.prepare(proxy_header_max_bytes - buffer_.size()),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                if (ec) return self->close();
+                                self->buffer_.commit(n);
+                                self->read_proxy_header();
+                            });
 }
 
 void Session::close_if_idle() {
@@ -176,7 +202,29 @@ void Session::handle_request() {
 }
 
 void Session::handle_tracking(const ResponseContext& ctx) {
-    TrackingResult r = build_tracking(req_, client_ip_, shared_.opts.tracking, std::time(nullptr));
+    auto header_values = [this](std::string_view name) {
+        std::vector<std::string_view> v;
+        for (auto [it, end] = req_.equal_range(name); it != end; ++it) v.push_back(it->value());
+        return v;
+    };
+    client_ip_ = resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip;
+    const auto& topts = shared_.opts.tracking;
+    std::string remote_addr = (topts.anonymize_ipv4_bytes || topts.anonymize_ipv6_level)
+                                  ? anonymize_ip(client_ip_, topts.anonymize_ipv4_bytes, topts.anonymize_ipv6_level)
+                                  : client_ip_;
+    std::optional<geoip::GeoResult> geo;
+    if (shared_.geo) {
+        geo = shared_.geo->lookup(client_ip_);
+        shared_.metrics.geo_lookup(geo.has_value());
+    }
+    EdgeContext edge;
+    edge.client_ip = client_ip_;
+    edge.remote_addr = remote_addr;
+    edge.https = shared_.trusted.contains(peer_ip_) && beast::iequals(req_["X-Forwarded-Proto"], "https");
+    edge.geo = geo ? &*geo : nullptr;
+    edge.gateway_token = shared_.gateway_token ? &*shared_.gateway_token : nullptr;
+    TrackingResult r = build_tracking(req_, edge, topts, std::time(nullptr));
+    if (r.params_removed) shared_.metrics.privileged_params_removed(r.params_removed);
     reason_ = r.reason;
     switch (r.kind) {
         case TrackingKind::preflight:
@@ -207,6 +255,12 @@ void Session::handle_tracking(const ResponseContext& ctx) {
         std::atomic<bool> failed{false};
         std::atomic<bool> overloaded{false};
     };
+    if (r.sets.empty()) {
+        // Do-Not-Track: answered as a queued hit would be, nothing stored.
+        outcome_ = "dropped";
+        shared_.metrics.hit_rejected(reason_);
+        return finish_tracking(true, false);
+    }
     auto pending = std::make_shared<Pending>();
     pending->remaining = r.sets.size();
     for (auto& set : r.sets) {
@@ -232,7 +286,7 @@ void Session::finish_tracking(bool ok, bool overloaded) {
     ResponseContext ctx{req_, method == http::verb::get, method == http::verb::head,
                         &shared_.opts.tracking.cors_domains};
     if (ok) {
-        outcome_ = "queued";
+        if (outcome_.empty()) outcome_ = "queued";
         shared_.metrics.hits_queued(hits_);
         if (send_image_) respond_gif(res_, ctx);
         else respond_no_content(res_, ctx);
@@ -250,13 +304,14 @@ void Session::finish_tracking(bool ok, bool overloaded) {
 
 void Session::send() {
     if (shared_.draining) res_.keep_alive(false);
+    // Counted before the write, so a client that has its answer also finds it in /metrics.
+    shared_.metrics.request(endpoint_, res_.result_int(), std::chrono::duration<double>(Clock::now() - t0_).count());
     stream_.expires_after(shared_.opts.server.read_timeout);
     http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
 }
 
 void Session::on_write(beast::error_code ec, std::size_t bytes) {
     const double secs = std::chrono::duration<double>(Clock::now() - t0_).count();
-    shared_.metrics.request(endpoint_, res_.result_int(), secs);
     shared_.metrics.inflight_hits(-1);
     shared_.busy--;
     if (shared_.opts.server.access_log) {

@@ -27,6 +27,7 @@ public:
     void close_if_idle();
 
 private:
+    void read_proxy_header();
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
@@ -48,7 +49,8 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::string client_ip_;
+    std::string peer_ip_;           // socket peer, or the PROXY header's source
+    std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request
     bool first_request_ = true;
     // Per-request bookkeeping for metrics and the access log.

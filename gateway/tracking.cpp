@@ -2,6 +2,7 @@
 // and encoding. Stock behaviour unless a comment names a spec deviation.
 #include "gateway/tracking.hpp"
 
+#include "gateway/privacy.hpp"
 #include "gateway/third_party_cookie.hpp"
 #include "gateway/validation.hpp"
 #include "queue/compressor.hpp"
@@ -117,8 +118,7 @@ std::vector<std::pair<std::string, std::string>> build_server_env(const Request&
     return env;
 }
 
-TrackingResult build_tracking(const Request& req, std::string_view client_ip, const TrackingOptions& opts,
-                              std::int64_t now) {
+TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts, std::int64_t now) {
     TrackingResult result;
     const auto method = req.method();
     if (method == http::verb::options &&
@@ -182,6 +182,27 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
         result.send_image = true;
         return result;  // R2
     }
+    const bool set_has_token = token && !php::php_empty(*token);
+    if (opts.reject_client_tokens) {
+        bool any = set_has_token;
+        for (const auto& h : hits) {
+            auto t = string_param(h, "token_auth");
+            any = any || (t && !php::php_empty(*t));
+        }
+        if (any) {
+            TrackingResult r;
+            r.kind = TrackingKind::reject;
+            r.status = 403;
+            r.reason = "client_token_refused";
+            return r;
+        }
+    }
+    if (opts.honor_dnt && dnt_requested(req["DNT"], req["X-Do-Not-Track"])) {
+        // Answered like a queued hit (the worker would exclude it silently too), but never stored.
+        result.kind = TrackingKind::queue;
+        result.reason = "do_not_track";
+        return result;
+    }
 
     // Cookies the worker reads (spec 2.6); other first-party cookies stay out of Redis (privacy).
     boost::json::object cookies;
@@ -198,18 +219,32 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
     }
     if (!opts.queue.third_party_cookie) third_party.clear();
     const bool has_ignore_cookie = cookies.find(opts.ignore_cookie_name) != cookies.end();
-    std::string_view proto = req["X-Forwarded-Proto"];
-    const bool https = iequals(proto, "https");
+    const bool https = edge.https;
 
-    const bool set_has_token = token && !php::php_empty(*token);
     const bool strict = opts.validation == Validation::strict;
+    const bool gateway_geo = edge.gateway_token && edge.geo;
     std::vector<unsigned> order;                         // queue id of each set, in push order
+    std::vector<bool> by_gateway;                        // each set's token: the gateway's or the request's
     std::vector<std::vector<boost::json::object>> grouped;
-    std::vector<unsigned> slot_of(opts.queue.queues > 0 ? opts.queue.queues : 1, UINT32_MAX);
+    // One shared set per (queue, token owner): gateway-authorised and client-authorised hits never
+    // share a set (spec 7.2 rule 3).
+    const std::size_t queues = opts.queue.queues > 0 ? opts.queue.queues : 1;
+    std::vector<unsigned> slot_of(2 * queues, UINT32_MAX);
     std::size_t queued = 0;
     for (auto& hit : hits) {
+        for (const auto& name : {"url", "urlref"}) {
+            if (opts.strip_url_params.empty()) break;
+            if (auto it = hit.find(name); it != hit.end() && it->value().is_string())
+                it->value() = strip_query_params(it->value().get_string(), opts.strip_url_params);
+        }
         auto hit_token = string_param(hit, "token_auth");
-        const bool has_token = set_has_token || (hit_token && !php::php_empty(*hit_token));
+        const bool client_token = set_has_token || (hit_token && !php::php_empty(*hit_token));
+        const bool gateway = gateway_geo && !client_token;
+        if (gateway) {
+            result.params_removed += authorise_with_gateway_geo(hit, *edge.geo, opts, now);
+            result.geo_added = true;
+        }
+        const bool has_token = client_token || gateway;
         std::string_view problem = strict ? strict_reason(hit, has_token, opts, now)
                                           : worker_exception_reason(hit, has_token, opts, now);
         if (strict && !problem.empty()) {
@@ -234,7 +269,7 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
                 }
                 q = queue::queue_from_key(queue::md5_hex(*cip), opts.queue.queues);
             } else {
-                q = queue::queue_from_key(queue::md5_hex(client_ip), opts.queue.queues);
+                q = queue::queue_from_key(queue::md5_hex(edge.remote_addr), opts.queue.queues);
             }
         }
         if (opts.queue.third_party_cookie && !has_ignore_cookie) {
@@ -246,15 +281,18 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
         // travels alone (deviation D3); everything else shares its queue's set.
         if (!problem.empty()) {
             order.push_back(q);
+            by_gateway.push_back(gateway);
             grouped.emplace_back().push_back(std::move(hit));
             continue;
         }
-        if (slot_of[q] == UINT32_MAX) {
-            slot_of[q] = static_cast<unsigned>(order.size());
+        const std::size_t slot = q + (gateway ? queues : 0);
+        if (slot_of[slot] == UINT32_MAX) {
+            slot_of[slot] = static_cast<unsigned>(order.size());
             order.push_back(q);
+            by_gateway.push_back(gateway);
             grouped.emplace_back();
         }
-        grouped[slot_of[q]].push_back(std::move(hit));
+        grouped[slot_of[slot]].push_back(std::move(hit));
     }
     if (queued == 0) {
         // Strict mode refused every hit of the request.
@@ -266,7 +304,7 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
         return r;
     }
 
-    auto server_env = build_server_env(req, client_ip);
+    auto server_env = build_server_env(req, edge.remote_addr);
     result.kind = TrackingKind::queue;
     result.hits = queued;
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -274,7 +312,7 @@ TrackingResult build_tracking(const Request& req, std::string_view client_ip, co
         set.requests = std::move(grouped[i]);
         set.server = server_env;
         set.cookies = kept_cookies;
-        set.token_auth = token;
+        set.token_auth = by_gateway[i] ? std::optional<std::string>(*edge.gateway_token) : token;
         set.time = now;
         OutgoingSet out;
         out.queue_id = order[i];

@@ -2,6 +2,7 @@
 // path. No sockets: the session calls it with the parsed request and the resolved client IP.
 #pragma once
 
+#include "gateway/enrich.hpp"
 #include "gateway/options.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -39,11 +40,12 @@ struct TrackingResult {
     std::string_view reason;         // bounded label for logs and metrics, empty when none
     std::size_t rejected_hits = 0;   // strict mode: hits of a bulk refused while others were queued
     std::vector<std::string> set_cookies;   // third-party cookie mode: one Set-Cookie per queued hit
+    std::size_t params_removed = 0;         // client parameters removed from gateway-authorised hits
+    bool geo_added = false;                 // some hit carries the gateway's location parameters
 };
 
-// `client_ip` is the canonical text written to REMOTE_ADDR; `now` the enqueue time in seconds.
-TrackingResult build_tracking(const Request& req, std::string_view client_ip, const TrackingOptions& opts,
-                              std::int64_t now);
+// `edge` carries the resolved IP, what REMOTE_ADDR gets and the geo result; `now` is the enqueue time.
+TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts, std::int64_t now);
 
 // The env.server entries the worker reads (spec 2.6), from the request headers plus REMOTE_ADDR
 // and REQUEST_METHOD. Proxy headers are never copied (spec 5.4 item 3).

@@ -62,11 +62,15 @@ std::optional<double> get_number(MMDB_entry_s& entry, const char* const* path) {
     return std::nullopt;
 }
 
-std::optional<std::uint32_t> array_size(MMDB_entry_s& entry, const char* const* path) {
+// The map or array at `path`, as an entry the next lookups can start from, so they do not walk the
+// record's top level again. `size` is the element count.
+std::optional<MMDB_entry_s> sub_entry(MMDB_entry_s& entry, const char* const* path, std::uint32_t type,
+                                      std::uint32_t* size = nullptr) {
     MMDB_entry_data_s data{};
-    if (MMDB_aget_value(&entry, &data, path) != MMDB_SUCCESS || !data.has_data || data.type != MMDB_DATA_TYPE_ARRAY)
+    if (MMDB_aget_value(&entry, &data, path) != MMDB_SUCCESS || !data.has_data || data.type != type)
         return std::nullopt;
-    return data.data_size;
+    if (size) *size = data.data_size;
+    return MMDB_entry_s{entry.mmdb, data.offset};
 }
 
 bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -102,22 +106,27 @@ void read_nested(MMDB_entry_s& e, GeoResult& out) {
     static const char* const country[] = {"country", "iso_code", nullptr};
     static const char* const subdivisions[] = {"subdivisions", nullptr};
     static const char* const city[] = {"city", "names", "en", nullptr};
-    static const char* const lat[] = {"location", "latitude", nullptr};
-    static const char* const lon[] = {"location", "longitude", nullptr};
+    static const char* const location[] = {"location", nullptr};
+    static const char* const iso_code[] = {"iso_code", nullptr};
+    static const char* const name_en[] = {"names", "en", nullptr};
+    static const char* const lat[] = {"latitude", nullptr};
+    static const char* const lon[] = {"longitude", nullptr};
     set_country(out, get_string(e, country));
-    if (auto n = array_size(e, subdivisions); n && *n > 0) {
+    std::uint32_t n = 0;
+    if (auto subs = sub_entry(e, subdivisions, MMDB_DATA_TYPE_ARRAY, &n); subs && n > 0) {
         // Matomo's Php provider takes the last subdivision for GB (the district under England...).
-        const std::string index = std::to_string(out.country == "gb" ? *n - 1 : 0);
-        const char* const code[] = {"subdivisions", index.c_str(), "iso_code", nullptr};
-        const char* const name[] = {"subdivisions", index.c_str(), "names", "en", nullptr};
-        if (auto c = get_string(e, code); c && !c->empty()) {
-            set_region(out, *c);
-        } else if (auto nm = get_string(e, name)) {
-            out.region_name = utf8_truncate(*nm, 255);
+        const std::string index = std::to_string(out.country == "gb" ? n - 1 : 0);
+        const char* const at[] = {index.c_str(), nullptr};
+        if (auto sub = sub_entry(*subs, at, MMDB_DATA_TYPE_MAP)) {
+            if (auto c = get_string(*sub, iso_code); c && !c->empty()) {
+                set_region(out, *c);
+            } else if (auto nm = get_string(*sub, name_en)) {
+                out.region_name = utf8_truncate(*nm, 255);
+            }
         }
     }
     if (auto c = get_string(e, city)) out.city = utf8_truncate(*c, 255);
-    set_location(out, get_number(e, lat), get_number(e, lon));
+    if (auto loc = sub_entry(e, location, MMDB_DATA_TYPE_MAP)) set_location(out, get_number(*loc, lat), get_number(*loc, lon));
 }
 
 void read_flat(MMDB_entry_s& e, std::string_view country_code, GeoResult& out) {
@@ -163,10 +172,17 @@ std::optional<GeoResult> GeoDatabase::lookup(std::string_view ip) const {
 
     GeoResult out;
     static const char* const flat_country[] = {"country_code", nullptr};
-    if (auto cc = get_string(r.entry, flat_country)) {
+    const int schema = schema_.load(std::memory_order_relaxed);
+    if (schema == nested) {
+        read_nested(r.entry, out);
+    } else if (schema == flat) {
+        read_flat(r.entry, get_string(r.entry, flat_country).value_or(std::string_view{}), out);
+    } else if (auto cc = get_string(r.entry, flat_country)) {
         read_flat(r.entry, *cc, out);
+        schema_.store(flat, std::memory_order_relaxed);
     } else {
         read_nested(r.entry, out);
+        if (!out.country.empty()) schema_.store(nested, std::memory_order_relaxed);
     }
     if (out.country.empty() && out.city.empty() && !out.latitude) return std::nullopt;
     return out;

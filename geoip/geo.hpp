@@ -10,6 +10,7 @@
 //    databases never yield a region code.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,10 @@ private:
     GeoDatabase() = default;
     struct Handle;
     std::unique_ptr<Handle> handle_;
+    // Which record schema this file uses, learnt from the first record that shows it: probing for the
+    // flat schema's key on every lookup would scan all top-level keys of every nested record.
+    enum Schema : int { unknown, nested, flat };
+    mutable std::atomic<int> schema_{unknown};
     std::string type_;
     std::uint64_t build_epoch_ = 0;
 };

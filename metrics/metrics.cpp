@@ -83,6 +83,17 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Register(reg).Add({});
     inflight_ = &BuildGauge().Name("matomo_gateway_inflight_hits")
                      .Help("Hits received and not yet answered").Register(reg).Add({});
+    auto& geo = BuildCounter().Name("matomo_gateway_geo_lookups_total")
+                    .Help("Geolocation lookups of client IPs, by outcome").Register(reg);
+    geo_found_ = &geo.Add({{"outcome", "found"}});
+    geo_not_found_ = &geo.Add({{"outcome", "not_found"}});
+    auto& reloads = BuildCounter().Name("matomo_gateway_geo_reloads_total")
+                        .Help("Geo database reloads (SIGHUP or file change), by outcome").Register(reg);
+    geo_reloaded_ = &reloads.Add({{"outcome", "reloaded"}});
+    geo_reload_failed_ = &reloads.Add({{"outcome", "failed"}});
+    params_removed_ = &BuildCounter().Name("matomo_gateway_privileged_params_removed_total")
+                           .Help("Client-sent privileged parameters removed from hits the gateway's token authorises")
+                           .Register(reg).Add({});
     ready_ = &BuildGauge().Name("matomo_gateway_ready").Help("1 when /readyz answers 200").Register(reg).Add({});
     draining_ = &BuildGauge().Name("matomo_gateway_draining").Help("1 while shutting down").Register(reg).Add({});
     BuildGauge().Name("matomo_gateway_build_info").Help("Build information; the value is always 1")

@@ -48,6 +48,10 @@ public:
     void connection_refused() { conns_refused_->Increment(); }
     void inflight_hits(double delta) { inflight_->Increment(delta); }
 
+    void geo_lookup(bool found) { (found ? geo_found_ : geo_not_found_)->Increment(); }
+    void geo_reload(bool ok) { (ok ? geo_reloaded_ : geo_reload_failed_)->Increment(); }
+    void privileged_params_removed(std::size_t n) { params_removed_->Increment(static_cast<double>(n)); }
+
     void set_ready(bool r) { ready_->Set(r ? 1 : 0); }
     void set_draining(bool d) { draining_->Set(d ? 1 : 0); }
 
@@ -77,6 +81,11 @@ private:
     prometheus::Counter* conns_total_;
     prometheus::Counter* conns_refused_;
     prometheus::Gauge* inflight_;
+    prometheus::Counter* geo_found_;
+    prometheus::Counter* geo_not_found_;
+    prometheus::Counter* geo_reloaded_;
+    prometheus::Counter* geo_reload_failed_;
+    prometheus::Counter* params_removed_;
     prometheus::Gauge* ready_;
     prometheus::Gauge* draining_;
     prometheus::Counter* cpu_seconds_;

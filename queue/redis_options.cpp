@@ -66,9 +66,17 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
         }
         return std::nullopt;
     }
-    if (!url.starts_with(tcp_scheme)) return "Redis URL must start with redis:// or unix://";
-    std::string_view rest = url.substr(tcp_scheme.size());
+    constexpr std::string_view sentinel_scheme = "redis-sentinel://";
+    const bool sentinel = url.starts_with(sentinel_scheme);
+    if (!url.starts_with(tcp_scheme) && !sentinel)
+        return "Redis URL must start with redis://, unix:// or redis-sentinel://";
+    std::string_view rest = url.substr(sentinel ? sentinel_scheme.size() : tcp_scheme.size());
     std::string_view path;
+    std::string_view query;
+    if (auto q = rest.find('?'); q != std::string_view::npos) {
+        query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+    }
     if (auto slash = rest.find('/'); slash != std::string_view::npos) {
         path = rest.substr(slash + 1);
         rest = rest.substr(0, slash);
@@ -83,6 +91,37 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
             out.password = pct_decode(cred);
         }
     }
+    if (sentinel) {
+        out.sentinel = true;
+        out.unix_socket = false;
+        out.sentinels.clear();
+        while (!rest.empty()) {
+            auto comma = rest.find(',');
+            std::string_view item = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            auto colon = item.rfind(':');
+            std::uint16_t p = 26379;
+            if (colon != std::string_view::npos) {
+                if (!parse_number(item.substr(colon + 1), p) || p == 0) return "bad sentinel port in Redis URL";
+                item = item.substr(0, colon);
+            }
+            if (item.empty()) return "empty sentinel host in Redis URL";
+            out.sentinels.emplace_back(std::string(item), p);
+        }
+        if (out.sentinels.empty()) return "redis-sentinel URL names no sentinel";
+        while (!query.empty()) {
+            auto amp = query.find('&');
+            std::string_view kv = query.substr(0, amp);
+            query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+            if (kv.starts_with("master=")) out.sentinel_master = pct_decode(kv.substr(7));
+            else return "unknown parameter '" + std::string(kv.substr(0, kv.find('='))) + "' in redis-sentinel URL";
+        }
+        if (out.sentinel_master.empty()) return "redis-sentinel URL needs master=NAME";
+        if (!path.empty() && (!parse_number(path, out.database) || out.database < 0))
+            return "bad database number in Redis URL";
+        return std::nullopt;
+    }
+    if (!query.empty()) return "unexpected query in redis:// URL";
     std::string_view host = rest;
     std::string_view port;
     if (rest.starts_with('[')) {

@@ -8,10 +8,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace mgw::queue {
 
 struct RedisOptions {
+    // QueuedTracking's useWhatRedisBackendType: 1 standalone, 2 Sentinel (spec 1.2).
+    bool sentinel = false;
+    std::vector<std::pair<std::string, std::uint16_t>> sentinels;   // tried in order
+    std::string sentinel_master = "mymaster";
+    std::chrono::milliseconds sentinel_timeout{500};                // per sentinel, as the plugin's client
     bool unix_socket = false;
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -28,7 +35,11 @@ struct RedisOptions {
 };
 
 // Parses a Redis URL into `out` (fields the URL doesn't name keep their values). Returns an error
-// message, or nullopt on success. Percent-escapes in user and password are decoded.
+// message, or nullopt on success. Percent-escapes in user and password are decoded. Forms:
+//   redis://[user:password@]host:port/db
+//   unix:///path/to/redis.sock?db=N[&password=...]
+//   redis-sentinel://[user:password@]host:port[,host:port...]/db?master=NAME
+// (the password is the data nodes'; sentinels are queried without AUTH, as QueuedTracking does).
 std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& out);
 
 // The URL with the password replaced by "***" (for logs and --check-config).

@@ -77,6 +77,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     net::ip::tcp::resolver resolver;
     net::steady_timer reply_timer, retry_timer, connect_timer;
     redisReader* reader = nullptr;
+    // Sentinel mode: the master's address as the last sentinel reported it.
+    std::string master_host;
+    std::uint16_t master_port = 0;
+    std::shared_ptr<net::ip::tcp::socket> sentinel_socket;
 
     std::mutex mu;                 // guards `pending` and `flush_scheduled`
     std::vector<Item> pending;
@@ -114,6 +118,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 self->socket.close(ignored);
             }
         });
+        if (opts.sentinel) {
+            ask_sentinel(0, gen);
+            return;
+        }
         if (opts.unix_socket) {
             net::local::stream_protocol::endpoint ep(opts.path);
             socket.async_connect(Socket::endpoint_type(ep), [self, gen](boost::system::error_code ec) {
@@ -121,7 +129,12 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             });
             return;
         }
-        resolver.async_resolve(opts.host, std::to_string(opts.port),
+        connect_tcp(opts.host, opts.port, gen);
+    }
+
+    void connect_tcp(const std::string& host, std::uint16_t port, unsigned gen) {
+        auto self = shared_from_this();
+        resolver.async_resolve(host, std::to_string(port),
                                [self, gen](boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
                                    if (gen != self->generation) return;
                                    if (ec || r.empty()) return self->fail("redis_resolve_failed", ec.message());
@@ -130,6 +143,76 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                                                                   self->on_connect(ec2, gen);
                                                               });
                                });
+    }
+
+    // QueuedTracking's Sentinel client: ask each sentinel in order (no AUTH, short timeout) for
+    // the master's address; the first answer wins (spec 1.2).
+    void ask_sentinel(std::size_t index, unsigned gen) {
+        if (gen != generation) return;
+        if (index >= opts.sentinels.size()) return fail("redis_sentinel_no_master", opts.sentinel_master);
+        auto self = shared_from_this();
+        auto sock = std::make_shared<net::ip::tcp::socket>(strand);
+        sentinel_socket = sock;
+        auto timer = std::make_shared<net::steady_timer>(strand, opts.sentinel_timeout);
+        timer->async_wait([sock](boost::system::error_code ec) {
+            if (!ec) {
+                boost::system::error_code ignored;
+                sock->close(ignored);
+            }
+        });
+        auto next = [self, index, gen, timer] {
+            timer->cancel();
+            self->ask_sentinel(index + 1, gen);
+        };
+        const auto& [host, port] = opts.sentinels[index];
+        auto res = std::make_shared<net::ip::tcp::resolver>(strand);
+        res->async_resolve(host, std::to_string(port), [self, sock, res, timer, next, gen](
+                                                          boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
+            if (ec || r.empty()) return next();
+            sock->async_connect(*r.begin(), [self, sock, timer, next, gen](boost::system::error_code ec2) {
+                if (ec2) return next();
+                auto request = std::make_shared<std::string>();
+                append_command(*request, {"SENTINEL", "get-master-addr-by-name", self->opts.sentinel_master});
+                net::async_write(*sock, net::buffer(*request), [self, sock, timer, next, request, gen](
+                                                                   boost::system::error_code ec3, std::size_t) {
+                    if (ec3) return next();
+                    self->read_sentinel_reply(sock, timer, next, gen, std::make_shared<std::array<char, 512>>(),
+                                              std::shared_ptr<redisReader>(redisReaderCreate(), redisReaderFree));
+                });
+            });
+        });
+    }
+
+    template <class Next>
+    void read_sentinel_reply(std::shared_ptr<net::ip::tcp::socket> sock, std::shared_ptr<net::steady_timer> timer, Next next,
+                             unsigned gen, std::shared_ptr<std::array<char, 512>> buf, std::shared_ptr<redisReader> rd) {
+        auto self = shared_from_this();
+        sock->async_read_some(net::buffer(*buf), [self, sock, timer, next, gen, buf, rd](boost::system::error_code ec, std::size_t n) {
+            if (ec || redisReaderFeed(rd.get(), buf->data(), n) != REDIS_OK) return next();
+            void* r = nullptr;
+            if (redisReaderGetReply(rd.get(), &r) != REDIS_OK) return next();
+            if (!r) return self->read_sentinel_reply(sock, timer, next, gen, buf, rd);
+            auto* reply = static_cast<redisReply*>(r);
+            std::string host;
+            std::uint16_t port = 0;
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
+                reply->element[1]->type == REDIS_REPLY_STRING) {
+                host.assign(reply->element[0]->str, reply->element[0]->len);
+                port = static_cast<std::uint16_t>(std::atoi(reply->element[1]->str));
+            }
+            freeReplyObject(reply);
+            boost::system::error_code ignored;
+            sock->close(ignored);
+            timer->cancel();
+            if (host.empty() || port == 0) return next();
+            if (gen != self->generation) return;
+            if (host != self->master_host || port != self->master_port) {
+                if (self->log) self->log("info", "redis_sentinel_master", host + ":" + std::to_string(port));
+                self->master_host = host;
+                self->master_port = port;
+            }
+            self->connect_tcp(host, port, gen);
+        });
     }
 
     void on_connect(boost::system::error_code ec, unsigned gen) {
@@ -164,7 +247,12 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     void mark_ready() {
         backoff = opts.reconnect_min;
         is_ready = true;
-        if (log) log("info", "redis_connected", opts.unix_socket ? opts.path : opts.host + ":" + std::to_string(opts.port));
+        if (log) {
+            std::string where = opts.unix_socket ? opts.path
+                                : opts.sentinel  ? master_host + ":" + std::to_string(master_port)
+                                                 : opts.host + ":" + std::to_string(opts.port);
+            log("info", "redis_connected", where);
+        }
         if (metrics) metrics->redis_connected(true);
         flush();
     }
@@ -215,6 +303,13 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (is_error) {
             if (metrics) metrics->redis_write(metrics::WriteOutcome::error_reply, secs);
             f.ack(WriteStatus::rejected);
+            std::string_view err(reply->str, reply->len);
+            if (err.starts_with("READONLY") || err.starts_with("MASTERDOWN")) {
+                // A replica now: after a failover the master is elsewhere; reconnect (and, with
+                // Sentinel, ask again) instead of sending more writes here.
+                fail("redis_not_master", err);
+                return false;
+            }
         } else {
             if (metrics) metrics->redis_write(metrics::WriteOutcome::ok, secs);
             f.ack(WriteStatus::ok);
@@ -290,6 +385,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         writing = false;
         boost::system::error_code ignored;
         socket.close(ignored);
+        if (sentinel_socket) sentinel_socket->close(ignored);
         resolver.cancel();
         reply_timer.cancel();
         connect_timer.cancel();

@@ -255,7 +255,7 @@ TEST_CASE("item 36: bulk strings without ? are skipped and CR/LF anywhere are re
 }
 
 TEST_CASE("item 37: third-party cookie mode sets _pk_uid and P3P per queued hit, unless the ignore cookie is sent") {
-    TrackingEnv env({"--third-party-cookie", "true", "--queues", "16"});
+    TrackingEnv env({"--third-party-cookie", "true", "--queues", "16", "--trusted-proxies", "127.0.0.1"});
     auto r = env.get("/matomo.php?idsite=1&rec=1&_id=0123456789abcdef");
     REQUIRE(r.status == 200);
     auto cookie = r.header("Set-Cookie");

@@ -1,0 +1,51 @@
+// Option A of spec 6 (override parameters plus a Write token) rather than Option B (MM_* server
+// variables): it works with Matomo's default location provider settings, needs no change of the
+// provider to "geoip2server", and keeps Matomo's own geolocation for hits the gateway cannot place.
+// Its danger, a token authorising what a client sent, is closed by authorise_with_gateway_geo().
+#include "gateway/enrich.hpp"
+
+#include "gateway/validation.hpp"
+#include "queue/queue_choice.hpp"
+
+#include <fstream>
+
+namespace mgw::gateway {
+
+std::optional<std::string> read_token_file(const std::string& path, std::string& token) {
+    std::ifstream in(path);
+    if (!in) return "cannot read '" + path + "'";
+    std::getline(in, token);
+    auto b = token.find_first_not_of(" \t\r\n");
+    auto e = token.find_last_not_of(" \t\r\n");
+    token = b == std::string::npos ? std::string() : token.substr(b, e - b + 1);
+    if (token.empty()) return "'" + path + "' holds no token";
+    return std::nullopt;
+}
+
+std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo, const TrackingOptions& opts,
+                                       std::int64_t now) {
+    std::size_t removed = 0;
+    // Names are matched after PHP name normalisation, whatever the value's type (cip[]=... too).
+    for (auto name : {"token_auth", "cip", "country", "region", "city", "lat", "long"}) removed += hit.erase(name);
+    if (auto cdt = queue::param_string(hit, "cdt")) {
+        auto t = parse_cdt(*cdt);
+        if (!t || *t > now || now - *t >= opts.cdt_no_token_window) removed += hit.erase("cdt");
+    } else if (hit.contains("cdt")) {
+        removed += hit.erase("cdt");
+    }
+    if (auto cdo = queue::param_string(hit, "cdo")) {
+        std::int64_t v = 0;
+        try {
+            v = std::stoll(*cdo);
+        } catch (const std::exception&) {
+            v = opts.cdt_no_token_window;
+        }
+        if (v >= opts.cdt_no_token_window || v < 0) removed += hit.erase("cdo");
+    } else if (hit.contains("cdo")) {
+        removed += hit.erase("cdo");
+    }
+    for (auto& [name, value] : geoip::geo_override_params(geo)) hit[name] = value;
+    return removed;
+}
+
+}  // namespace mgw::gateway

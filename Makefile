@@ -24,5 +24,10 @@ build-test: deps
 test: build-test
 	cd $(TEST_DIR) && ctest --output-on-failure --timeout 600
 
+# The performance run of docs/performance.md: gateway and an nginx `return 204` reference on this box.
+bench: deps
+	@bash scripts/install-deps.sh --bench
+	@BUILD_DIR=$(BUILD_TYPE_DIR) JOBS=$(JOBS) STOCK_URL='$(STOCK_URL)' STOCK_REDIS='$(STOCK_REDIS)' bash scripts/bench.sh
+
 clean:
 	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR)

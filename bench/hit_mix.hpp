@@ -5,7 +5,6 @@
 // 10 and 100 hits, with varied User-Agent, Accept-Language and X-Forwarded-For.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -15,6 +15,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <sys/resource.h>
+
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -168,6 +170,13 @@ Options parse_args(int argc, char** argv) {
 
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
+double own_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 struct Verification {
     bool done = false;
     std::string error;
@@ -175,14 +184,14 @@ struct Verification {
     std::uint64_t queued() const { return after.hits - std::min(after.hits, before.hits); }
 };
 
-void print_report(const Options& o, const WorkerStats& s, double elapsed, const Verification& v) {
+void print_report(const Options& o, const WorkerStats& s, double elapsed, double cpu_s, const Verification& v) {
     const auto& run = o.run;
     std::printf("matomo-loadgen: %s, %s, %u connections, %u thread%s, keep-alive %s, mix %s\n", o.url.c_str(),
                 run.rate > 0 ? ("open loop at " + std::to_string(static_cast<long long>(run.rate)) + " requests/s").c_str()
                              : "closed loop",
                 run.connections, run.threads, run.threads == 1 ? "" : "s", run.keep_alive ? "on" : "off",
                 run.mix == Mix::pageview ? "pageview" : "realistic");
-    std::printf("  elapsed    %.2f s\n", elapsed);
+    std::printf("  elapsed    %.2f s (load generator CPU %.2f s)\n", elapsed, cpu_s);
     std::printf("  requests   %llu sent, %llu completed, %llu 2xx: %.1f requests/s\n",
                 static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.completed),
                 static_cast<unsigned long long>(s.ok), static_cast<double>(s.completed) / elapsed);
@@ -223,7 +232,7 @@ void print_report(const Options& o, const WorkerStats& s, double elapsed, const 
     std::fflush(stdout);
 }
 
-json::object to_json(const Options& o, const WorkerStats& s, double elapsed, const Verification& v) {
+json::object to_json(const Options& o, const WorkerStats& s, double elapsed, double cpu_s, const Verification& v) {
     const auto& run = o.run;
     json::object j;
     j["label"] = o.label;
@@ -255,6 +264,7 @@ json::object to_json(const Options& o, const WorkerStats& s, double elapsed, con
         if (s.kinds[i]) kinds[kind_name(static_cast<Kind>(i))] = s.kinds[i];
     j["requests_by_kind"] = std::move(kinds);
     j["connects"] = s.connects;
+    j["loadgen_cpu_s"] = cpu_s;   // this process's CPU during the load, for the machine-sharing picture
     if (run.rate > 0) j["schedule"] = {{"due", s.scheduled}, {"unsent", s.scheduled - std::min(s.scheduled, s.sent)}};
     if (v.done) {
         json::object r;
@@ -268,6 +278,7 @@ json::object to_json(const Options& o, const WorkerStats& s, double elapsed, con
             r["undecodable"] = v.after.undecodable;
             r["used_memory_before"] = v.before.used_memory;
             r["used_memory_after"] = v.after.used_memory;
+            r["redis_cpu_s"] = v.after.cpu_seconds - v.before.cpu_seconds;   // Redis CPU during the run
             r["match"] = v.queued() == s.hits_acknowledged && v.after.undecodable == 0;
         }
         j["redis"] = std::move(r);
@@ -297,12 +308,14 @@ int run(const Options& o) {
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned t = 0; t < cfg.threads; ++t)
         workers.push_back(std::make_unique<Worker>(cfg, ctl, t, cfg.connections / cfg.threads + (t < cfg.connections % cfg.threads ? 1 : 0)));
+    const double cpu_before = own_cpu_seconds();
     ctl.start = Clock::now();
     const double limit_s = o.duration_s > 0 ? o.duration_s : kMaxRunSeconds;
     ctl.deadline = ctl.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit_s));
     std::vector<std::thread> threads;
     for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
     for (auto& t : threads) t.join();
+    const double cpu_s = own_cpu_seconds() - cpu_before;
 
     auto total = std::make_unique<WorkerStats>();
     for (auto& w : workers) total->merge(w->stats());
@@ -313,10 +326,10 @@ int run(const Options& o) {
         v.done = true;
         if (!count_queued(*redis, v.after, v.error) && v.error.empty()) v.error = "unknown error";
     }
-    print_report(o, *total, elapsed, v);
+    print_report(o, *total, elapsed, cpu_s, v);
     if (!o.json_file.empty()) {
         std::ofstream f(o.json_file);
-        f << json::serialize(to_json(o, *total, elapsed, v)) << "\n";
+        f << json::serialize(to_json(o, *total, elapsed, cpu_s, v)) << "\n";
         if (!f) std::fprintf(stderr, "matomo-loadgen: cannot write %s\n", o.json_file.c_str());
     }
 

@@ -48,6 +48,16 @@ bool parse_int(std::string_view s, int& out) {
     return ec == std::errc{} && p == s.data() + s.size();
 }
 
+// The number after `name` (e.g. "used_memory:") in an INFO reply; 0 when absent.
+double info_field(std::string_view text, std::string_view name) {
+    const auto p = text.find(name);
+    if (p == std::string_view::npos) return 0;
+    const auto v = text.substr(p + name.size());
+    double out = 0;
+    std::from_chars(v.data(), v.data() + v.size(), out);
+    return out;
+}
+
 // Number of hits in one queue value, or -1 when it cannot be decoded.
 long long hits_in_value(std::string_view v, libdeflate_decompressor* d, std::string& scratch) {
     std::string_view json = v;
@@ -167,6 +177,12 @@ bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error
     }
     if (!check(command(ctx.get(), {"SELECT", std::to_string(target.db)}), "SELECT")) return false;
 
+    // Redis's own CPU time, read before the LRANGEs below add theirs.
+    if (auto cpu = command(ctx.get(), {"INFO", "cpu"}); cpu && cpu->type == REDIS_REPLY_STRING) {
+        const std::string_view text(cpu->str, cpu->len);
+        out.cpu_seconds = info_field(text, "used_cpu_user:") + info_field(text, "used_cpu_sys:");
+    }
+
     std::set<std::string> keys;   // SCAN may return a key more than once
     std::string cursor = "0";
     do {
@@ -209,14 +225,8 @@ bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error
         }
     }
 
-    auto info = command(ctx.get(), {"INFO", "memory"});
-    if (check(info, "INFO") && info->type == REDIS_REPLY_STRING) {
-        std::string_view text(info->str, info->len);
-        if (auto p = text.find("used_memory:"); p != std::string_view::npos) {
-            auto v = text.substr(p + 12);
-            std::from_chars(v.data(), v.data() + v.size(), out.used_memory);
-        }
-    }
+    if (auto info = command(ctx.get(), {"INFO", "memory"}); info && info->type == REDIS_REPLY_STRING)
+        out.used_memory = static_cast<std::uint64_t>(info_field(std::string_view(info->str, info->len), "used_memory:"));
     return true;
 }
 

@@ -29,6 +29,7 @@ struct QueueCount {
     std::uint64_t value_bytes = 0;    // stored bytes of the values (what STRLEN would sum)
     std::uint64_t undecodable = 0;    // values that were neither zlib nor JSON with `requests`
     std::uint64_t used_memory = 0;    // INFO memory used_memory when the count was taken
+    double cpu_seconds = 0;           // INFO cpu used_cpu_user + used_cpu_sys, read before the lists
 };
 
 // Reads every queue list; false with `error` set when Redis could not be read.

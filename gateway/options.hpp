@@ -38,7 +38,7 @@ enum class Validation {
 
 struct TrackingOptions {
     queue::QueueChoiceOptions queue;
-    int compression_level = 6;                             // 0 writes plain JSON
+    int compression_level = 1;                             // 0 writes plain JSON; 1 measured best (docs/performance.md)
     std::string ignore_cookie_name = "matomo_ignore";      // [Tracker] ignore_visits_cookie_name
     std::string third_party_cookie_name = "_pk_uid";       // [Tracker] cookie_name
     std::int64_t cookie_expire = 33955200;                 // [Tracker] cookie_expire, seconds

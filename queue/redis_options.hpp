@@ -19,6 +19,7 @@ struct RedisOptions {
     std::vector<std::pair<std::string, std::uint16_t>> sentinels;   // tried in order
     std::string sentinel_master = "mymaster";
     std::chrono::milliseconds sentinel_timeout{500};                // per sentinel, as the plugin's client
+    std::chrono::milliseconds sentinel_check_interval{250};         // re-ask while connected
     bool unix_socket = false;
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -32,6 +33,10 @@ struct RedisOptions {
     std::chrono::milliseconds reconnect_max{2000};
     std::size_t max_pending_bytes = 64u << 20;         // request sets held waiting for Redis
     std::size_t max_batch_commands = 512;               // RPUSH commands per pipelined write
+    // Acknowledge a set only once this many replicas have it (Redis WAIT after each batch). With
+    // Sentinel, 1 closes the window in which a demoted master still accepts writes it will discard.
+    int wait_replicas = 0;
+    std::chrono::milliseconds wait_timeout{200};
 };
 
 // Parses a Redis URL into `out` (fields the URL doesn't name keep their values). Returns an error

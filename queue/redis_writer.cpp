@@ -53,7 +53,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         WriteAck ack;
         Clock::time_point t0;
     };
-    enum class Kind { hit, handshake, last_handshake };
+    enum class Kind { hit, handshake, last_handshake, wait };
     struct Inflight {
         WriteAck ack;
         std::size_t bytes = 0;
@@ -63,7 +63,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     Impl(net::any_io_executor ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
         : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand), resolver(strand),
-          reply_timer(strand), retry_timer(strand), connect_timer(strand), backoff(opts.reconnect_min) {}
+          reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
+          backoff(opts.reconnect_min) {}
 
     ~Impl() {
         if (reader) redisReaderFree(reader);
@@ -75,7 +76,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     WriterLog log;   // state changes only, never per hit
     Socket socket;
     net::ip::tcp::resolver resolver;
-    net::steady_timer reply_timer, retry_timer, connect_timer;
+    net::steady_timer reply_timer, retry_timer, connect_timer, sentinel_timer;
     redisReader* reader = nullptr;
     // Sentinel mode: the master's address as the last sentinel reported it.
     std::string master_host;
@@ -91,6 +92,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     // Strand-only state.
     std::deque<Inflight> inflight;
+    // With wait_replicas: replies of the current batch, acknowledged when its WAIT answers.
+    std::vector<std::pair<Inflight, bool>> held;
     std::string out;
     bool writing = false;
     bool connected = false;
@@ -119,7 +122,15 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             }
         });
         if (opts.sentinel) {
-            ask_sentinel(0, gen);
+            ask_sentinel(0, gen, [self, gen](const std::string& host, std::uint16_t port) {
+                if (host.empty()) return self->fail("redis_sentinel_no_master", self->opts.sentinel_master);
+                if (host != self->master_host || port != self->master_port) {
+                    if (self->log) self->log("info", "redis_sentinel_master", host + ":" + std::to_string(port));
+                    self->master_host = host;
+                    self->master_port = port;
+                }
+                self->connect_tcp(host, port, gen);
+            });
             return;
         }
         if (opts.unix_socket) {
@@ -147,9 +158,11 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     // QueuedTracking's Sentinel client: ask each sentinel in order (no AUTH, short timeout) for
     // the master's address; the first answer wins (spec 1.2).
-    void ask_sentinel(std::size_t index, unsigned gen) {
+    using MasterFound = std::function<void(const std::string& host, std::uint16_t port)>;
+
+    void ask_sentinel(std::size_t index, unsigned gen, MasterFound done) {
         if (gen != generation) return;
-        if (index >= opts.sentinels.size()) return fail("redis_sentinel_no_master", opts.sentinel_master);
+        if (index >= opts.sentinels.size()) return done({}, 0);
         auto self = shared_from_this();
         auto sock = std::make_shared<net::ip::tcp::socket>(strand);
         sentinel_socket = sock;
@@ -160,23 +173,23 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 sock->close(ignored);
             }
         });
-        auto next = [self, index, gen, timer] {
+        auto next = [self, index, gen, timer, done] {
             timer->cancel();
-            self->ask_sentinel(index + 1, gen);
+            self->ask_sentinel(index + 1, gen, done);
         };
         const auto& [host, port] = opts.sentinels[index];
         auto res = std::make_shared<net::ip::tcp::resolver>(strand);
-        res->async_resolve(host, std::to_string(port), [self, sock, res, timer, next, gen](
+        res->async_resolve(host, std::to_string(port), [self, sock, res, timer, next, gen, done](
                                                           boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
             if (ec || r.empty()) return next();
-            sock->async_connect(*r.begin(), [self, sock, timer, next, gen](boost::system::error_code ec2) {
+            sock->async_connect(*r.begin(), [self, sock, timer, next, gen, done](boost::system::error_code ec2) {
                 if (ec2) return next();
                 auto request = std::make_shared<std::string>();
                 append_command(*request, {"SENTINEL", "get-master-addr-by-name", self->opts.sentinel_master});
-                net::async_write(*sock, net::buffer(*request), [self, sock, timer, next, request, gen](
+                net::async_write(*sock, net::buffer(*request), [self, sock, timer, next, request, gen, done](
                                                                    boost::system::error_code ec3, std::size_t) {
                     if (ec3) return next();
-                    self->read_sentinel_reply(sock, timer, next, gen, std::make_shared<std::array<char, 512>>(),
+                    self->read_sentinel_reply(sock, timer, next, done, gen, std::make_shared<std::array<char, 512>>(),
                                               std::shared_ptr<redisReader>(redisReaderCreate(), redisReaderFree));
                 });
             });
@@ -185,13 +198,14 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     template <class Next>
     void read_sentinel_reply(std::shared_ptr<net::ip::tcp::socket> sock, std::shared_ptr<net::steady_timer> timer, Next next,
-                             unsigned gen, std::shared_ptr<std::array<char, 512>> buf, std::shared_ptr<redisReader> rd) {
+                             MasterFound done, unsigned gen, std::shared_ptr<std::array<char, 512>> buf,
+                             std::shared_ptr<redisReader> rd) {
         auto self = shared_from_this();
-        sock->async_read_some(net::buffer(*buf), [self, sock, timer, next, gen, buf, rd](boost::system::error_code ec, std::size_t n) {
+        sock->async_read_some(net::buffer(*buf), [self, sock, timer, next, done, gen, buf, rd](boost::system::error_code ec, std::size_t n) {
             if (ec || redisReaderFeed(rd.get(), buf->data(), n) != REDIS_OK) return next();
             void* r = nullptr;
             if (redisReaderGetReply(rd.get(), &r) != REDIS_OK) return next();
-            if (!r) return self->read_sentinel_reply(sock, timer, next, gen, buf, rd);
+            if (!r) return self->read_sentinel_reply(sock, timer, next, done, gen, buf, rd);
             auto* reply = static_cast<redisReply*>(r);
             std::string host;
             std::uint16_t port = 0;
@@ -206,12 +220,24 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             timer->cancel();
             if (host.empty() || port == 0) return next();
             if (gen != self->generation) return;
-            if (host != self->master_host || port != self->master_port) {
-                if (self->log) self->log("info", "redis_sentinel_master", host + ":" + std::to_string(port));
-                self->master_host = host;
-                self->master_port = port;
-            }
-            self->connect_tcp(host, port, gen);
+            done(host, port);
+        });
+    }
+
+    // While connected, keep asking the sentinels: after a failover the old master may accept (and
+    // later discard) writes for seconds before it is demoted, so don't wait for READONLY.
+    void watch_sentinels(unsigned gen) {
+        if (!opts.sentinel || gen != generation) return;
+        auto self = shared_from_this();
+        sentinel_timer.expires_after(opts.sentinel_check_interval);
+        sentinel_timer.async_wait([self, gen](boost::system::error_code ec) {
+            if (ec || gen != self->generation) return;
+            self->ask_sentinel(0, gen, [self, gen](const std::string& host, std::uint16_t port) {
+                if (gen != self->generation) return;
+                if (!host.empty() && (host != self->master_host || port != self->master_port))
+                    return self->fail("redis_master_changed", host + ":" + std::to_string(port));
+                self->watch_sentinels(gen);
+            });
         });
     }
 
@@ -247,6 +273,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     void mark_ready() {
         backoff = opts.reconnect_min;
         is_ready = true;
+        watch_sentinels(generation);
         if (log) {
             std::string where = opts.unix_socket ? opts.path
                                 : opts.sentinel  ? master_host + ":" + std::to_string(master_port)
@@ -289,6 +316,16 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         Inflight f = std::move(inflight.front());
         inflight.pop_front();
         const bool is_error = reply->type == REDIS_REPLY_ERROR;
+        if (f.kind == Kind::wait) {
+            // Stored on enough replicas: acknowledge the batch. Otherwise the sets are on this
+            // node only, which a failover may discard: the clients get 503 and may send them again.
+            const bool replicated = reply->type == REDIS_REPLY_INTEGER && reply->integer >= opts.wait_replicas;
+            if (!replicated && log) log("warn", "redis_wait_short", std::to_string(reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1));
+            auto batch = std::move(held);
+            held.clear();
+            for (auto& [h, ok] : batch) finish_hit(h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unavailable : WriteStatus::rejected));
+            return true;
+        }
         if (f.kind != Kind::hit) {
             if (is_error) {
                 fail("redis_handshake_refused", std::string(reply->str, reply->len));
@@ -297,24 +334,34 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (f.kind == Kind::last_handshake) mark_ready();
             return true;
         }
-        pending_bytes -= f.bytes;
-        set_pending_gauge();
-        const double secs = std::chrono::duration<double>(Clock::now() - f.t0).count();
         if (is_error) {
-            if (metrics) metrics->redis_write(metrics::WriteOutcome::error_reply, secs);
-            f.ack(WriteStatus::rejected);
             std::string_view err(reply->str, reply->len);
+            finish_hit(f, WriteStatus::rejected);
             if (err.starts_with("READONLY") || err.starts_with("MASTERDOWN")) {
                 // A replica now: after a failover the master is elsewhere; reconnect (and, with
                 // Sentinel, ask again) instead of sending more writes here.
                 fail("redis_not_master", err);
                 return false;
             }
+        } else if (opts.wait_replicas > 0) {
+            held.emplace_back(std::move(f), true);
         } else {
-            if (metrics) metrics->redis_write(metrics::WriteOutcome::ok, secs);
-            f.ack(WriteStatus::ok);
+            finish_hit(f, WriteStatus::ok);
         }
         return true;
+    }
+
+    void finish_hit(Inflight& f, WriteStatus status) {
+        pending_bytes -= f.bytes;
+        set_pending_gauge();
+        const double secs = std::chrono::duration<double>(Clock::now() - f.t0).count();
+        if (metrics) {
+            metrics->redis_write(status == WriteStatus::ok         ? metrics::WriteOutcome::ok
+                                 : status == WriteStatus::rejected ? metrics::WriteOutcome::error_reply
+                                                                   : metrics::WriteOutcome::unavailable,
+                                 secs);
+        }
+        f.ack(status);
     }
 
     void arm_reply_timer(unsigned gen) {
@@ -354,9 +401,13 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             append_command(out, {"RPUSH", it.key, it.value});
             inflight.push_back(Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit});
         }
+        if (opts.wait_replicas > 0) {
+            append_command(out, {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
+            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait});
+        }
         if (metrics) metrics->redis_batch(batch.size());
         const unsigned gen = generation;
-        if (inflight.size() == batch.size()) arm_reply_timer(gen);
+        if (inflight.size() == batch.size() + (opts.wait_replicas > 0 ? 1 : 0)) arm_reply_timer(gen);
         send(gen);
     }
 
@@ -386,6 +437,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         boost::system::error_code ignored;
         socket.close(ignored);
         if (sentinel_socket) sentinel_socket->close(ignored);
+        sentinel_timer.cancel();
         resolver.cancel();
         reply_timer.cancel();
         connect_timer.cancel();
@@ -395,6 +447,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (log && (was_ready || backoff == opts.reconnect_min)) log("warn", event, detail);
         // Sets already sent may have been stored; the client is told 503 and may send them again.
+        for (auto& [h, ok] : held) finish_hit(h, WriteStatus::unavailable);
+        held.clear();
         while (!inflight.empty()) {
             Inflight f = std::move(inflight.front());
             inflight.pop_front();
@@ -436,6 +490,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         reply_timer.cancel();
         retry_timer.cancel();
         connect_timer.cancel();
+        sentinel_timer.cancel();
         if (auto done = std::move(on_stopped)) {
             on_stopped = nullptr;
             done();

@@ -17,7 +17,11 @@ RUN_PKGS=(
   python3 python3-yaml golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev
 )
 
+# make bench only: the nginx reference, the pictures, reading results, the optional callgrind profile.
+BENCH_PKGS=(nginx gnuplot-nox jq valgrind)
+
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
+if [ "${1:-}" = "--bench" ]; then want+=("${BENCH_PKGS[@]}"); fi
 if [ "${1:-}" = "--runtime-list" ]; then printf '%s\n' "${RUN_PKGS[@]}"; exit 0; fi
 if [ "${1:-}" = "--build-list" ]; then printf '%s\n' "${BUILD_PKGS[@]}"; exit 0; fi
 
@@ -38,7 +42,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packaged redis-server and haproxy start system services; the gateway's tests start their own.
-for svc in redis-server redis-sentinel haproxy; do
+for svc in redis-server redis-sentinel haproxy nginx; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

@@ -45,7 +45,7 @@ if [ -n "${GATEWAY_BIN:-}" ] && [ -n "${LOADGEN_BIN:-}" ]; then
 else
     log "building Release in $BUILD_DIR (-j $JOBS)"
     cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DMGW_BUILD_TESTS=OFF >/dev/null
-    cmake --build "$BUILD_DIR" -j "$JOBS" --target matomo-gateway matomo-loadgen >/dev/null
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target matomo-gateway matomo-loadgen matomo-geo-bench >/dev/null
     GW_BIN=$BUILD_DIR/matomo-gateway
     LOADGEN=$BUILD_DIR/matomo-loadgen
 fi
@@ -328,6 +328,20 @@ echo
 cat "$TABLE"
 echo
 echo "Pictures: $IMG_DIR/bench-throughput.png, $IMG_DIR/bench-latency.png; raw results: $RESULTS_DIR"
+
+# Geolocation cost per hit: the test database written by libmaxmind-db-writer-perl, and a full-size
+# city database when GEOIP_DB names one (e.g. GEOIP_DB=dbip-city-lite-2026-11.mmdb make bench).
+GEO_BENCH="$(dirname "$GW_BIN")/matomo-geo-bench"
+if [ -x "$GEO_BENCH" ]; then
+    GEO_DIR="$RESULTS_DIR/geo"
+    mkdir -p "$GEO_DIR"
+    if perl "$ROOT/tests/geoip/make_test_mmdb.pl" "$GEO_DIR" >/dev/null 2>&1; then
+        echo "Geo lookup cost (test database): $("$GEO_BENCH" "$GEO_DIR/city.mmdb" 1000000)"
+    fi
+    if [ -n "${GEOIP_DB:-}" ]; then
+        echo "Geo lookup cost (full database): $("$GEO_BENCH" "$GEOIP_DB" 1000000)"
+    fi
+fi
 if ((MISMATCH)); then
     log "FAILED: a run's acknowledged hits differ from the hits queued in Redis (or a run produced no result)"
     exit 1

@@ -58,6 +58,14 @@ TEST_CASE("config: invalid settings fail at start-up with one line naming the ke
     fails_naming(gateway({"--queues", "4097", "--check-config"}), "queues");
     fails_naming(gateway({"--validation", "lenient", "--check-config"}), "validation");
     fails_naming(gateway({"--js-tracker-file", "/nonexistent/matomo.js", "--check-config"}), "js-tracker-file");
+    fails_naming(gateway({"--trusted-proxies", "10.0.0.0/33", "--check-config"}), "trusted-proxies");
+    fails_naming(gateway({"--trusted-proxies", "not-an-ip", "--check-config"}), "trusted-proxies");
+    fails_naming(gateway({"--proxy-headers", "x-forwarded-host", "--check-config"}), "proxy-headers");
+    fails_naming(gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", "/nonexistent/token", "--check-config"}),
+                 "matomo-token-file");
+    auto empty_token = temp_file("t", "\n");
+    fails_naming(gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", empty_token, "--check-config"}), "matomo-token-file");
+    ::unlink(empty_token.c_str());
     auto broken = temp_file("c.toml", "queues = [\n");
     fails_naming(gateway({"--config", broken, "--check-config"}), broken);
     // A listener that cannot bind is a start-up error too (not a configuration one).

@@ -234,3 +234,37 @@ TEST_CASE("privacy: DNT is honoured when configured and listed parameters are re
     CHECK(first_hit(l[0]).at("url") == "https://shop.test/a?p=1#top");
     CHECK(first_hit(l[0]).at("urlref") == "https://x.test/");
 }
+
+TEST_CASE("PROXY protocol: the header's source address stands for the peer, only from a trusted proxy") {
+    TrackingEnv env({"--proxy-protocol", "true", "--trusted-proxies", "127.0.0.1"});
+    {
+        Connection c(env.gateway.tracking_port());
+        c.write("PROXY TCP4 203.0.113.50 127.0.0.1 40000 80\r\n");
+        auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&_id=0123456789abcdef", {{"Host", "x"}}));
+        CHECK(r.status == 200);
+    }
+    {
+        // v2 binary header: TCP over IPv6, source 2001:db8::50.
+        std::string v2("\r\n\r\n\0\r\nQUIT\n", 12);
+        v2 += '\x21';                 // version 2, PROXY command
+        v2 += '\x21';                 // AF_INET6, STREAM
+        v2 += std::string("\x00\x24", 2);
+        const unsigned char src[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x50};
+        const unsigned char dst[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        v2.append(reinterpret_cast<const char*>(src), 16);
+        v2.append(reinterpret_cast<const char*>(dst), 16);
+        v2 += std::string("\x9c\x40\x00\x50", 4);
+        Connection c(env.gateway.tracking_port());
+        c.write(v2);
+        auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&_id=1123456789abcdef", {{"Host", "x"}}));
+        CHECK(r.status == 200);
+    }
+    {
+        Connection c(env.gateway.tracking_port());
+        c.write("GET /matomo.php?idsite=1 HTTP/1.1\r\nHost: x\r\n\r\n");   // no header: refused, closed
+        CHECK(c.closed_by_peer());
+    }
+    std::set<std::string> addrs;
+    for (const auto& l : env.landed()) addrs.insert(std::string(server(l, "REMOTE_ADDR").as_string()));
+    CHECK(addrs == std::set<std::string>{"203.0.113.50", "2001:db8::50"});
+}

@@ -153,17 +153,7 @@ private:
                                      (exited ? "exited during start-up" : "not monitoring within 10 s") + "; log:\n" +
                                      joined(last_log_));
         }
-        for (;;) {
-            try {
-                auto client = RedisClient::connect_tcp("127.0.0.1", port);
-                auto pong = client.command({"PING"});
-                if (pong.str != "PONG") throw std::runtime_error("redis-sentinel answered PING with " + pong.str);
-                client_.emplace(std::move(client));
-                break;
-            } catch (const RedisConnectError& error) {
-                if (!error.connection_refused || Clock::now() >= deadline || !process->running()) throw;
-            }
-        }
+        client_.emplace(connect_when_listening(port, deadline, *process, "redis-sentinel"));
         port_ = port;
         process_ = std::move(process);
         log_ = std::move(log);

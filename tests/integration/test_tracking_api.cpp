@@ -212,6 +212,11 @@ TEST_CASE("item 33: /piwik.php, /js/?params and POST /js/ behave like /matomo.ph
     CHECK(env.get("/js/?idsite=1&rec=1").status == 200);
     CHECK(env.send("POST", "/js/", {{"Content-Type", "application/x-www-form-urlencoded"}}, "idsite=1&rec=1").status == 200);
     CHECK(env.landed().size() == 3);
+    TrackingEnv extra({"--tracking-paths", "/analytics/t.php,/m.php"});
+    CHECK(extra.get("/analytics/t.php?idsite=1&rec=1").status == 200);
+    CHECK(extra.get("/m.php?idsite=1&rec=1&send_image=0").status == 204);
+    CHECK(extra.get("/other.php?idsite=1&rec=1").status == 404);
+    CHECK(extra.landed().size() == 2);
 }
 
 TEST_CASE("item 34: /js/ without a query serves the configured tracker file") {

@@ -88,22 +88,26 @@ bool RedisServer::try_start(std::uint16_t port) {
                              join_lines(last_log_));
   }
 
-  // The log line says the listener is up; PING proves it. Retry only on "connection refused".
-  for (;;) {
-    try {
-      auto client = RedisClient::connect_tcp("127.0.0.1", port);
-      auto pong = client.command({"PING"});
-      if (pong.str != "PONG") throw std::runtime_error("redis-server answered PING with " + pong.str);
-      client_.emplace(std::move(client));
-      break;
-    } catch (const RedisConnectError& error) {
-      if (!error.connection_refused || Clock::now() >= deadline || !process->running()) throw;
-    }
-  }
+  // The log line says the listener is up; PING proves it.
+  client_.emplace(connect_when_listening(port, deadline, *process));
   port_ = port;
   process_ = std::move(process);
   log_ = std::move(log);
   return true;
+}
+
+RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadline, Process& process,
+                                   const std::string& what) {
+  for (;;) {
+    try {
+      auto client = RedisClient::connect_tcp("127.0.0.1", port);
+      auto pong = client.command({"PING"});
+      if (pong.str != "PONG") throw std::runtime_error(what + " answered PING with " + pong.str);
+      return client;
+    } catch (const RedisConnectError& error) {
+      if (!error.connection_refused || Clock::now() >= deadline || !process.running()) throw;
+    }
+  }
 }
 
 std::string RedisServer::url(int db) const {

@@ -20,6 +20,12 @@
 
 namespace mgw::test {
 
+// A client of a Redis (or Sentinel) process that just logged that it listens: PING until PONG,
+// retrying only on "connection refused", until `deadline` or the process exits.
+RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadline, Process& process,
+                                   const std::string& what = "redis-server");
+
+
 struct RedisServerOptions {
   bool unix_socket = false;
 };

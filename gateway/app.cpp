@@ -10,6 +10,7 @@
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/redis_writer.hpp"
+#include "queue/startup_check.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -96,6 +97,21 @@ int run(const Options& opts) {
     });
     admin.listen(opts.server.admin_listen);
 
+    {
+        // Queues beyond ours mean the workers' numQueueWorkers differs: their hits and ours for the
+        // same visitor would be processed by different workers.
+        std::string error;
+        auto stray = queue::queues_beyond(opts.redis, opts.tracking.queue.queues, error);
+        if (!stray.empty()) {
+            std::string fields = "\"queues\":" + std::to_string(opts.tracking.queue.queues) + ",\"keys\":[";
+            for (std::size_t i = 0; i < stray.size() && i < 20; ++i) {
+                if (i) fields.push_back(',');
+                append_json_string(fields, stray[i]);
+            }
+            fields += "]";
+            log_event("warn", "queue_count_mismatch", fields);
+        }
+    }
     writer.start();
     tracking.start();
     admin.start();

@@ -52,3 +52,16 @@ TEST_CASE("item 45: the worker's QueuedTrackingLock keys are never written, expi
     }
     CHECK(env.command_calls("rpush") == 20);
 }
+
+TEST_CASE("start-up check: queues beyond --queues already in Redis are reported, and left alone") {
+    RedisServer redis;
+    redis.command({"RPUSH", "trackingQueueV1_5", "x"});
+    redis.command({"RPUSH", "trackingQueueV1_2", "y"});
+    GatewayProcess gateway({"--redis", redis.url(), "--queues", "4"});
+    auto line = gateway.wait_for_line(
+        [](std::string_view l) { return l.find("\"event\":\"queue_count_mismatch\"") != std::string_view::npos; });
+    REQUIRE(line);
+    CHECK(line->find("trackingQueueV1_5") != std::string::npos);
+    CHECK(line->find("trackingQueueV1_2") == std::string::npos);
+    CHECK(redis.lrange_all("trackingQueueV1_5") == std::vector<std::string>{"x"});
+}

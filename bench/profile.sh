@@ -14,18 +14,11 @@ OUT=${OUT:-$PWD/callgrind-level$LEVEL.out}
 TMP=$(mktemp -d /tmp/mgw-profile.XXXXXX)
 REDIS_PID='' VG_PID=''
 
-stop_pid() {
-    local pid=$1 i
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
-cleanup() { stop_pid "$VG_PID"; stop_pid "$REDIS_PID"; rm -rf "$TMP"; }
+# shellcheck source=../scripts/process-lib.sh
+source "$(dirname "$0")/../scripts/process-lib.sh"
+cleanup() { stop_pid "$VG_PID" TERM 600; stop_pid "$REDIS_PID"; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-poll() { local tries=$1 i; shift; for ((i = 0; i < tries; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
-our_redis() { [ "$(redis-cli -h 127.0.0.1 -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$2" ]; }
 
 for _ in 1 2 3 4 5; do
     REDIS_PORT=$((20000 + RANDOM % 12000))

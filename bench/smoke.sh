@@ -12,13 +12,8 @@ LOADGEN=${2:?usage: smoke.sh <matomo-gateway> <matomo-loadgen>}
 TMP=$(mktemp -d /tmp/mgw-loadgen-smoke.XXXXXX)
 REDIS_PID='' GW_PID=''
 
-stop_pid() {
-    local pid=$1 i
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=../scripts/process-lib.sh
+source "$(dirname "$0")/../scripts/process-lib.sh"
 cleanup() {
     stop_pid "$GW_PID"
     stop_pid "$REDIS_PID"
@@ -27,16 +22,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-poll() {   # poll TRIES COMMAND...: bounded readiness polling, every 50 ms
-    local tries=$1 i
-    shift
-    for ((i = 0; i < tries; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }   # nothing accepts on it
-our_redis() {   # the redis-server answering on port $1 is process $2 (not someone else's on a reused port)
-    [ "$(redis-cli -h 127.0.0.1 -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$2" ]
-}
 
 for _ in 1 2 3 4 5; do
     REDIS_PORT=$((20000 + RANDOM % 12000))

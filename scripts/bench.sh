@@ -57,13 +57,8 @@ mkdir -p "$RESULTS_DIR" "$IMG_DIR"
 rm -f "$RESULTS_DIR"/*.json "$RESULTS_DIR"/*.row
 REDIS_PID='' GW_PID='' NGINX_PID=''
 
-stop_pid() {   # stop_pid PID SIGNAL: signal, then wait at most 10 s, then SIGKILL
-    local pid=$1 sig=$2 i
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -"$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < 200; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=process-lib.sh
+source "$(dirname "$0")/process-lib.sh"
 cleanup() {
     stop_pid "$GW_PID" TERM
     stop_pid "$NGINX_PID" QUIT
@@ -73,24 +68,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-poll() {   # poll TRIES COMMAND...: run COMMAND every 50 ms until it succeeds, at most TRIES times
-    local tries=$1 i
-    shift
-    for ((i = 0; i < tries; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
-    return 1
-}
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }   # nothing accepts on it
-our_redis() {   # the redis-server answering on port $1 is process $2 (not someone else's on a reused port)
-    [ "$(redis-cli -h 127.0.0.1 -p "$1" info server 2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$2" ]
-}
-random_port() {   # a port below the ephemeral range that nothing listens on
-    local p i
-    for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 12000))
-        port_free "$p" && { echo "$p"; return 0; }
-    done
-    return 1
-}
 alive() { kill -0 "$1" 2>/dev/null; }
 
 start_redis() {

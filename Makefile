@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test bench clean
+.PHONY: deps build build-test run test tsan bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -25,6 +25,13 @@ build-test: deps
 # `make run` and the Docker image) fail here first.
 test: build build-test
 	cd $(TEST_DIR) && ctest --output-on-failure --timeout 600
+
+# The multi-threaded server and writer tests under ThreadSanitizer (the gateway binary they start
+# is built with it too).
+tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS) --target matomo-gateway mgw_tests_integration mgw_tests_queue
+	cd build-tsan && ctest --output-on-failure --timeout 600 -R "integration|queue"
 
 # The performance run of docs/performance.md: gateway and an nginx `return 204` reference on this box.
 bench: deps

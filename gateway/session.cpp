@@ -207,7 +207,9 @@ void Session::handle_tracking(const ResponseContext& ctx) {
         for (auto [it, end] = req_.equal_range(name); it != end; ++it) v.push_back(it->value());
         return v;
     };
-    client_ip_ = resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip;
+    // With no trusted proxy (the default) the peer is the client: skip the header walk per hit.
+    const bool from_proxy = !shared_.trusted.empty() && shared_.trusted.contains(peer_ip_);
+    client_ip_ = from_proxy ? resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip : peer_ip_;
     const auto& topts = shared_.opts.tracking;
     std::string remote_addr = (topts.anonymize_ipv4_bytes || topts.anonymize_ipv6_level)
                                   ? anonymize_ip(client_ip_, topts.anonymize_ipv4_bytes, topts.anonymize_ipv6_level)
@@ -220,7 +222,7 @@ void Session::handle_tracking(const ResponseContext& ctx) {
     EdgeContext edge;
     edge.client_ip = client_ip_;
     edge.remote_addr = remote_addr;
-    edge.https = shared_.trusted.contains(peer_ip_) && beast::iequals(req_["X-Forwarded-Proto"], "https");
+    edge.https = from_proxy && beast::iequals(req_["X-Forwarded-Proto"], "https");
     edge.geo = geo ? &*geo : nullptr;
     edge.gateway_token = shared_.gateway_token ? &*shared_.gateway_token : nullptr;
     TrackingResult r = build_tracking(req_, edge, topts, std::time(nullptr));

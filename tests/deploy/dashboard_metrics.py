@@ -20,12 +20,7 @@ ADDED_BY_PROMETHEUS = {"job", "instance"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
+from checklib import fail, failures, ok  # noqa: E402,F401  (tests/deploy/checklib.py)
 
 
 def parse_scrape(text):

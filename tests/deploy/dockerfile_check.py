@@ -21,16 +21,7 @@ import shlex
 import subprocess
 import sys
 
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
-
-
-def ok(msg):
-    print("ok:   " + msg)
+from checklib import fail, failures, ok  # noqa: E402,F401  (tests/deploy/checklib.py)
 
 
 # ---------------------------------------------------------------- Dockerfile parsing

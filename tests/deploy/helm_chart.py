@@ -18,16 +18,7 @@ import sys
 
 import yaml  # Debian: python3-yaml
 
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg)
-
-
-def ok(msg):
-    print("ok:   " + msg)
+from checklib import fail, failures, ok  # noqa: E402,F401  (tests/deploy/checklib.py)
 
 
 def load_yaml(path):

@@ -36,17 +36,6 @@ namespace {
 
 constexpr char kMasterName[] = "mymaster";
 
-std::string make_temp_dir(const std::string& prefix) {
-    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-    return pattern;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-    std::string out;
-    for (const auto& line : lines) out += "  " + line + "\n";
-    return out;
-}
 
 // Calls pred until it returns true or the deadline passes (then false). The pause between calls
 // is only the poll interval; the deadline bounds the wait.
@@ -91,7 +80,7 @@ public:
             for (int attempt = 0; attempt < 5; ++attempt) {
                 if (try_start(free_port(), master_port)) return;
             }
-            throw std::runtime_error("redis-sentinel: no free port after 5 attempts; last log:\n" + joined(last_log_));
+            throw std::runtime_error("redis-sentinel: no free port after 5 attempts; last log:\n" + join_lines(last_log_));
         } catch (...) {
             std::error_code ignored;
             std::filesystem::remove_all(dir_, ignored);
@@ -151,7 +140,7 @@ private:
             if (exited && port_taken) return false;
             throw std::runtime_error(std::string("redis-sentinel ") +
                                      (exited ? "exited during start-up" : "not monitoring within 10 s") + "; log:\n" +
-                                     joined(last_log_));
+                                     join_lines(last_log_));
         }
         client_.emplace(connect_when_listening(port, deadline, *process, "redis-sentinel"));
         port_ = port;
@@ -260,7 +249,7 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     });
     if (!sentinel_knows_replica)
         FAIL("the sentinel does not know the replica within 10 s; SENTINEL replicas:\n"
-             << replicas_seen << "sentinel log:\n" << joined(sentinel.log_lines()));
+             << replicas_seen << "sentinel log:\n" << join_lines(sentinel.log_lines()));
     REQUIRE(sentinel.master_address() == master_address);
 
     // The gateway, with a dead sentinel (refuses connections) listed first.
@@ -270,7 +259,7 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
                                 std::to_string(sentinel.port()) + "/0?master=" + kMasterName,
                             "--queues", "1", "--access-log", "false", "--redis-wait-replicas", "1"});
     gateway.wait_until_ready();
-    auto gateway_log = [&] { return "gateway stdout:\n" + joined(gateway.output_lines()); };
+    auto gateway_log = [&] { return "gateway stdout:\n" + join_lines(gateway.output_lines()); };
     auto has_line = [&](const std::string& needle) {
         for (const auto& line : gateway.output_lines())
             if (line.find(needle) != std::string::npos) return true;
@@ -316,10 +305,10 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
         return failover.type == RedisReply::Type::status;
     });
     if (failover.type != RedisReply::Type::status)
-        FAIL("SENTINEL FAILOVER answered " << failover.str << "; sentinel log:\n" << joined(sentinel.log_lines()));
+        FAIL("SENTINEL FAILOVER answered " << failover.str << "; sentinel log:\n" << join_lines(sentinel.log_lines()));
     const bool switched = poll_until(failover_deadline, [&] { return sentinel.master_address() == replica_address; });
     if (!switched)
-        FAIL("the sentinel still names " << sentinel.master_address() << "; sentinel log:\n" << joined(sentinel.log_lines()));
+        FAIL("the sentinel still names " << sentinel.master_address() << "; sentinel log:\n" << join_lines(sentinel.log_lines()));
     const auto switch_seen = Clock::now();
 
     // Phase 2: keep sending until the gateway, having logged the new master, acknowledges a hit
@@ -344,7 +333,7 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     }
     if (!acknowledged_after_switch)
         FAIL("the gateway did not acknowledge a hit on the new master within 40 s of the failover; "
-             << gateway_log() << "sentinel log:\n" << joined(sentinel.log_lines()));
+             << gateway_log() << "sentinel log:\n" << join_lines(sentinel.log_lines()));
 
     // Phase 3: a full batch on the new master, every hit acknowledged.
     int phase3_acknowledged = 0;
@@ -400,7 +389,7 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     INFO("lost (acknowledged, not stored): " << lost.size() << ": " << sample(lost));
     INFO("duplicated: " << duplicated.size() << ": " << sample(duplicated));
     INFO("stored but not acknowledged: " << stored_unacknowledged.size() << ": " << sample(stored_unacknowledged));
-    INFO(gateway_log() << "sentinel log:\n" << joined(sentinel.log_lines()));
+    INFO(gateway_log() << "sentinel log:\n" << join_lines(sentinel.log_lines()));
     CHECK(undecodable == 0);
     CHECK(static_cast<long>(values.size()) == stored_hits);  // one hit per set
     CHECK(lost.empty());

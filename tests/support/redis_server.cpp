@@ -16,17 +16,6 @@ namespace {
 constexpr auto start_timeout = std::chrono::seconds(10);
 constexpr int port_attempts = 5;
 
-std::string make_temp_dir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "mgw-redis-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
-  return pattern;
-}
-
-std::string join_lines(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& line : lines) out += "  " + line + "\n";
-  return out;
-}
 
 std::vector<std::string> values_of(const RedisReply& reply, const std::string& what) {
   if (reply.type != RedisReply::Type::array) throw std::runtime_error(what + ": unexpected reply " + reply.str);
@@ -37,7 +26,7 @@ std::vector<std::string> values_of(const RedisReply& reply, const std::string& w
 
 }  // namespace
 
-RedisServer::RedisServer(RedisServerOptions options) : options_(options), dir_(make_temp_dir()) {
+RedisServer::RedisServer(RedisServerOptions options) : options_(options), dir_(make_temp_dir("mgw-redis")) {
   if (options_.unix_socket) socket_path_ = dir_ + "/redis.sock";
   try {
     for (int attempt = 0; attempt < port_attempts; ++attempt) {
@@ -94,6 +83,18 @@ bool RedisServer::try_start(std::uint16_t port) {
   process_ = std::move(process);
   log_ = std::move(log);
   return true;
+}
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
+  return pattern;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& line : lines) out += "  " + line + "\n";
+  return out;
 }
 
 RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadline, Process& process,

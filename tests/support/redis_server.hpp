@@ -20,6 +20,12 @@
 
 namespace mgw::test {
 
+// A fresh directory under the system temp dir, named <prefix>-XXXXXX.
+std::string make_temp_dir(const std::string& prefix);
+
+// Log lines indented one per line, for failure messages.
+std::string join_lines(const std::vector<std::string>& lines);
+
 // A client of a Redis (or Sentinel) process that just logged that it listens: PING until PONG,
 // retrying only on "connection refused", until `deadline` or the process exits.
 RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadline, Process& process,

@@ -9,7 +9,7 @@
 #include "gateway/js_tracker.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
-#include "queue/redis_writer.hpp"
+#include "queue/redis_sink.hpp"
 #include "queue/startup_check.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -51,12 +51,13 @@ int run(const Options& opts) {
     const unsigned threads = opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
     metrics::Metrics metrics;
-    queue::RedisWriter writer(ioc.get_executor(), opts.redis, &metrics,
-                              [](std::string_view level, std::string_view event, std::string_view detail) {
-                                  std::string fields = "\"detail\":";
-                                  append_json_string(fields, detail);
-                                  log_event(level, event, fields);
-                              });
+    auto redis = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics,
+                                        [](std::string_view level, std::string_view event, std::string_view detail) {
+                                            std::string fields = "\"detail\":";
+                                            append_json_string(fields, detail);
+                                            log_event(level, event, fields);
+                                        });
+    queue::QueueSink& writer = *redis;
     ServerShared shared{opts, writer, metrics};
     {
         std::string error;

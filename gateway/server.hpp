@@ -16,7 +16,7 @@
 #include <unordered_map>
 
 namespace mgw::metrics { class Metrics; }
-namespace mgw::queue { class RedisWriter; }
+namespace mgw::queue { class QueueSink; }
 
 namespace mgw::gateway {
 
@@ -25,9 +25,9 @@ class JsTracker;
 
 // State every session shares; outlives all sessions.
 struct ServerShared {
-    ServerShared(const Options& o, queue::RedisWriter& w, metrics::Metrics& m) : opts(o), writer(w), metrics(m) {}
+    ServerShared(const Options& o, queue::QueueSink& w, metrics::Metrics& m) : opts(o), writer(w), metrics(m) {}
     const Options& opts;
-    queue::RedisWriter& writer;
+    queue::QueueSink& writer;
     metrics::Metrics& metrics;
     std::shared_ptr<const JsTracker> js;             // null when no tracker file is configured
     TrustedProxies trusted;                          // --trusted-proxies

@@ -8,7 +8,7 @@
 #include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
 #include "metrics/metrics.hpp"
-#include "queue/redis_writer.hpp"
+#include "queue/sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>

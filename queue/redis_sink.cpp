@@ -1,0 +1,12 @@
+#include "queue/redis_sink.hpp"
+
+#include "queue/redis_writer.hpp"
+
+namespace mgw::queue {
+
+std::unique_ptr<QueueSink> make_redis_sink(boost::asio::any_io_executor ex, const RedisOptions& opts,
+                                           metrics::Metrics* metrics, WriterLog log) {
+    return std::make_unique<RedisWriter>(std::move(ex), opts, metrics, std::move(log));
+}
+
+}  // namespace mgw::queue

@@ -132,9 +132,46 @@ const std::vector<Option>& table() {
         {"redis-wait-timeout-ms", "how long WAIT may take before the batch is answered 503",
          [](Options& o, const std::string& v) { return parse_ms(v, o.redis.wait_timeout); },
          [](const Options& o) { return std::to_string(o.redis.wait_timeout.count()); }},
-        {"redis-max-pending-bytes", "request-set bytes held waiting for Redis; over it hits get 503",
+        {"redis-max-pending-bytes", "request-set bytes held waiting for Redis; over it sets go to the spool (--ack=redis: 503)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.max_pending_bytes, 4096, 1LL << 40); },
          [](const Options& o) { return std::to_string(o.redis.max_pending_bytes); }},
+        {"ack", "when a hit is answered 200/204: spool (stored in Redis or fsync'ed in the spool), redis (only once in Redis, 503 otherwise) or memory (at once; a crash loses what is not yet written)",
+         [](Options& o, const std::string& v) {
+             if (v == "spool") o.durability.ack = spool::AckMode::spool;
+             else if (v == "redis") o.durability.ack = spool::AckMode::redis;
+             else if (v == "memory") o.durability.ack = spool::AckMode::memory;
+             else return std::optional<std::string>("must be spool, redis or memory");
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) {
+             return std::string(o.durability.ack == spool::AckMode::spool   ? "spool"
+                                : o.durability.ack == spool::AckMode::redis ? "redis"
+                                                                            : "memory");
+         }},
+        {"spool-dir", "directory of the spool (one gateway process per directory; keep it on a persistent volume)",
+         [](Options& o, const std::string& v) {
+             if (v.empty()) return std::optional<std::string>("must not be empty");
+             o.durability.spool.dir = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.durability.spool.dir; }},
+        {"spool-max-bytes", "disk the spool may use; when full, hits Redis can't take get 503 and /readyz turns 503",
+         [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.max_bytes, 65536, 1LL << 50); },
+         [](const Options& o) { return std::to_string(o.durability.spool.max_bytes); }},
+        {"spool-segment-bytes", "size at which a spool segment file is closed; disk is freed a segment at a time (at most a quarter of spool-max-bytes)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.segment_bytes, 4096, 1LL << 40); },
+         [](const Options& o) { return std::to_string(o.durability.spool.segment_bytes); }},
+        {"spool-sync-interval-ms", "group commit: sets arriving within this window share one fdatasync (0: sync at once)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.durability.spool.sync_interval); },
+         [](const Options& o) { return std::to_string(o.durability.spool.sync_interval.count()); }},
+        {"spool-replay-rate", "request sets per second replayed from the spool into Redis once it takes writes again",
+         [](Options& o, const std::string& v) {
+             int rate = 0;
+             if (auto e = parse_int(v, rate, 1, 10'000'000)) return e;
+             o.durability.replay_rate = rate;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return std::to_string(static_cast<long long>(o.durability.replay_rate)); }},
         {"userid-overwrites-visitorid", "Matomo [Tracker] enable_userid_overwrites_visitorid",
          [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.userid_overwrites_visitorid); },
          [](const Options& o) { return std::string(o.tracking.queue.userid_overwrites_visitorid ? "true" : "false"); }},
@@ -298,6 +335,13 @@ std::string file_key(const std::string& name) {
     return s;
 }
 
+// The defaults, built once (GCC 12 at -O2 also reports a false maybe-uninitialized for a temporary
+// Options{} per row).
+const Options& defaults() {
+    static const Options d;
+    return d;
+}
+
 const Option* find(const std::string& name) {
     for (const auto& o : table())
         if (o.name == name) return &o;
@@ -314,7 +358,7 @@ std::string help_text() {
            "  --config FILE          TOML file (also MATOMO_GATEWAY_CONFIG)\n"
            "  --options-table        print every option as a Markdown table (the README's)\n";
     for (const auto& o : table()) {
-        out << "  --" << o.name << " VALUE\n      " << o.help << " (default " << o.get(Options{}) << "; env "
+        out << "  --" << o.name << " VALUE\n      " << o.help << " (default " << o.get(defaults()) << "; env "
             << env_name(o.name) << ")\n";
     }
     return out.str();
@@ -442,6 +486,11 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
             return r;
         }
     }
+    if (r.options.durability.spool.segment_bytes * 4 > r.options.durability.spool.max_bytes) {
+        r.error = "spool-segment-bytes: at most a quarter of spool-max-bytes (" +
+                  std::to_string(r.options.durability.spool.max_bytes / 4) + "), as disk is freed a segment at a time";
+        return r;
+    }
     if (!r.options.server.js_tracker_file.empty() && ::access(r.options.server.js_tracker_file.c_str(), R_OK) != 0) {
         r.error = "js-tracker-file: cannot read '" + r.options.server.js_tracker_file + "'";
         return r;
@@ -459,7 +508,7 @@ std::string markdown_table() {
     out << "| flag | environment | config key | default | meaning |\n|---|---|---|---|---|\n";
     for (const auto& o : table())
         out << "| `--" << o.name << "` | `" << env_name(o.name) << "` | `" << file_key(o.name) << "` | `"
-            << o.get(Options{}) << "` | " << o.help << " |\n";
+            << o.get(defaults()) << "` | " << o.help << " |\n";
     return out.str();
 }
 

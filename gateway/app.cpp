@@ -11,6 +11,7 @@
 #include "metrics/metrics.hpp"
 #include "queue/redis_sink.hpp"
 #include "queue/startup_check.hpp"
+#include "spool/durable_sink.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -51,13 +52,33 @@ int run(const Options& opts) {
     const unsigned threads = opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
     metrics::Metrics metrics;
-    auto redis = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics,
-                                        [](std::string_view level, std::string_view event, std::string_view detail) {
-                                            std::string fields = "\"detail\":";
-                                            append_json_string(fields, detail);
-                                            log_event(level, event, fields);
-                                        });
-    queue::QueueSink& writer = *redis;
+    const queue::WriterLog writer_log = [](std::string_view level, std::string_view event, std::string_view detail) {
+        std::string fields = "\"detail\":";
+        append_json_string(fields, detail);
+        log_event(level, event, fields);
+    };
+    auto redis = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    std::unique_ptr<spool::Spool> spool_store;
+    if (opts.durability.ack != spool::AckMode::redis) {
+        spool_store = std::make_unique<spool::Spool>(opts.durability.spool, &metrics, writer_log);
+        spool::Recovery found;
+        if (auto error = spool_store->open(&found)) throw std::runtime_error("spool-dir: " + *error);
+        std::string fields = "\"dir\":";
+        append_json_string(fields, opts.durability.spool.dir);
+        fields += ",\"records\":" + std::to_string(found.records) + ",\"segments\":" + std::to_string(found.segments) +
+                  ",\"corrupt_records\":" + std::to_string(found.corrupt_regions) +
+                  ",\"corrupt_bytes\":" + std::to_string(found.corrupt_bytes) +
+                  ",\"possible_duplicates\":" + std::to_string(found.possible_duplicates);
+        log_event(found.corrupt_regions ? "warn" : "info", "spool_opened", fields);
+        metrics.on_scrape([&metrics, store = spool_store.get()] {
+            const auto oldest = store->oldest_spooled_ms();
+            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+            metrics.spool_oldest_age(oldest ? std::max(0.0, static_cast<double>(now - static_cast<long long>(oldest)) / 1000) : 0);
+        });
+    }
+    spool::DurableSink durable(ioc.get_executor(), *redis, spool_store.get(), opts.durability, &metrics, writer_log);
+    queue::QueueSink& writer = durable;
     ServerShared shared{opts, writer, metrics};
     {
         std::string error;
@@ -92,7 +113,7 @@ int run(const Options& opts) {
     tracking.listen(opts.server.listen);
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready()) return {false, "redis unavailable"};
+        if (!writer.ready()) return {false, durable.spool_full() ? "redis unavailable and spool full" : "redis unavailable"};
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         return {true, {}};
     });

@@ -5,6 +5,7 @@
 #include "php/php.hpp"
 #include "queue/queue_choice.hpp"
 #include "queue/redis_options.hpp"
+#include "spool/durable_sink.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -74,6 +75,7 @@ struct Options {
     TrackingOptions tracking;
     EdgeOptions edge;
     queue::RedisOptions redis;
+    spool::DurableOptions durability;                      // --ack, the spool and its replay
     std::string redis_url = "redis://127.0.0.1:6379/0";
     std::string log_level = "info";
 };

@@ -297,7 +297,11 @@ void Session::finish_tracking(bool ok, bool overloaded) {
     } else {
         // Never a 2xx for a hit Redis did not take (stock answers 500 or even 204 here).
         outcome_ = "failed";
-        reason_ = overloaded ? "writer_overloaded" : "redis_unavailable";
+        // With a spool, only a full (or failing) spool refuses a set; without one, the writer's
+        // memory budget does.
+        reason_ = !overloaded ? "redis_unavailable"
+                  : shared_.opts.durability.ack == spool::AckMode::redis ? "writer_overloaded"
+                                                                         : "spool_full";
         shared_.metrics.hits_failed(hits_);
         respond_tracking_failure(res_, ctx, 503, send_image_, 1);
     }

@@ -53,7 +53,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         durations_[i] = &dur.Add({{"endpoint", ep}}, kLatencyBuckets);
     }
     auto& hits = BuildCounter().Name("matomo_gateway_hits_total")
-                     .Help("Tracking hits by outcome: queued (acknowledged after Redis took them) or failed (answered 5xx)")
+                     .Help("Tracking hits by outcome: queued (acknowledged: in Redis, or in the spool with --ack=spool) or failed (answered 5xx)")
                      .Register(reg);
     hits_queued_ = &hits.Add({{"outcome", "queued"}});
     hits_failed_ = &hits.Add({{"outcome", "failed"}});
@@ -74,6 +74,45 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                              .Help("Redis connections lost or refused").Register(reg).Add({});
     redis_pending_ = &BuildGauge().Name("matomo_gateway_redis_pending_bytes")
                           .Help("Bytes of request sets waiting for their RPUSH reply").Register(reg).Add({});
+    auto& acked = BuildCounter().Name("matomo_gateway_sets_acknowledged_total")
+                      .Help("Request sets answered 200/204, by where they were at that moment (redis, spool, memory)").Register(reg);
+    for (std::size_t i = 0; i < acked_.size(); ++i) {
+        static constexpr const char* via[] = {"redis", "spool", "memory"};
+        acked_[i] = &acked.Add({{"via", via[i]}});
+    }
+    auto& appends = BuildCounter().Name("matomo_gateway_spool_appends_total")
+                        .Help("Request sets written to the spool, by outcome (ok, full, error)").Register(reg);
+    for (std::size_t i = 0; i < spool_appends_.size(); ++i) {
+        static constexpr const char* outcome[] = {"ok", "full", "error"};
+        spool_appends_[i] = &appends.Add({{"outcome", outcome[i]}});
+    }
+    spool_bytes_ = &BuildGauge().Name("matomo_gateway_spool_bytes").Help("Disk used by spool segments").Register(reg).Add({});
+    spool_records_ = &BuildGauge().Name("matomo_gateway_spool_records").Help("Request sets in the spool waiting for replay")
+                          .Register(reg).Add({});
+    spool_segments_ = &BuildGauge().Name("matomo_gateway_spool_segments").Help("Spool segment files").Register(reg).Add({});
+    spool_max_bytes_ = &BuildGauge().Name("matomo_gateway_spool_max_bytes").Help("Configured spool limit (--spool-max-bytes)")
+                            .Register(reg).Add({});
+    spool_oldest_age_ = &BuildGauge().Name("matomo_gateway_spool_oldest_age_seconds")
+                             .Help("Age of the oldest request set waiting in the spool (0 when empty)").Register(reg).Add({});
+    spool_fsync_ = &BuildHistogram().Name("matomo_gateway_spool_fsync_duration_seconds")
+                        .Help("One group commit: write and fdatasync of the sets gathered in the sync interval")
+                        .Register(reg).Add({}, kLatencyBuckets);
+    spool_replayed_ = &BuildCounter().Name("matomo_gateway_spool_replayed_total")
+                           .Help("Request sets moved from the spool into Redis").Register(reg).Add({});
+    spool_replay_failures_ = &BuildCounter().Name("matomo_gateway_spool_replay_failures_total")
+                                  .Help("Replay windows Redis did not take whole (retried after a pause)").Register(reg).Add({});
+    spool_corrupt_regions_ = &BuildCounter().Name("matomo_gateway_spool_corrupt_records_total")
+                                  .Help("Damaged or torn spool records skipped (each damaged stretch counts once)")
+                                  .Register(reg).Add({});
+    spool_corrupt_bytes_ = &BuildCounter().Name("matomo_gateway_spool_corrupt_bytes_total")
+                                .Help("Bytes of damaged or torn spool records skipped").Register(reg).Add({});
+    spool_duplicates_ = &BuildCounter().Name("matomo_gateway_spool_possible_duplicates_total")
+                             .Help("Request sets that may reach Redis twice: spooled or replayed again after Redis lost the reply")
+                             .Register(reg).Add({});
+    spool_recovered_ = &BuildCounter().Name("matomo_gateway_spool_recovered_total")
+                            .Help("Request sets found in the spool at start-up").Register(reg).Add({});
+    acked_lost_ = &BuildCounter().Name("matomo_gateway_acknowledged_lost_total")
+                       .Help("Sets acknowledged with --ack=memory that neither Redis nor the spool took").Register(reg).Add({});
     conns_active_ = &BuildGauge().Name("matomo_gateway_connections").Help("Open client connections")
                          .Register(reg).Add({});
     conns_total_ = &BuildCounter().Name("matomo_gateway_connections_accepted_total")
@@ -178,6 +217,10 @@ void Metrics::refresh_process_metrics() {
 
 std::string Metrics::serialize() {
     refresh_process_metrics();
+    {
+        std::lock_guard lock(dynamic_mu_);
+        for (auto& hook : scrape_hooks_) hook();
+    }
     return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

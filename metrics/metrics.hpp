@@ -9,11 +9,13 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mgw::metrics {
 
@@ -23,6 +25,10 @@ std::string_view to_string(Endpoint e);
 // Outcomes of a Redis write (one RPUSH of one request set).
 enum class WriteOutcome { ok, error_reply, unavailable, overloaded, count_ };
 std::string_view to_string(WriteOutcome o);
+
+// Where an acknowledged request set was when its client got 200/204.
+enum class AckedVia { redis, spool, memory, count_ };
+enum class SpoolAppend { ok, full, error, count_ };
 
 class Metrics {
 public:
@@ -42,6 +48,36 @@ public:
     void redis_connected(bool up) { redis_up_->Set(up ? 1 : 0); }
     void redis_reconnect() { redis_reconnects_->Increment(); }
     void redis_pending_bytes(double b) { redis_pending_->Set(b); }
+
+    // The durable queue (spool/).
+    void set_acknowledged(AckedVia v) { acked_[static_cast<std::size_t>(v)]->Increment(); }
+    void spool_state(double bytes, double records, double segments) {
+        spool_bytes_->Set(bytes);
+        spool_records_->Set(records);
+        spool_segments_->Set(segments);
+    }
+    void spool_max_bytes(double b) { spool_max_bytes_->Set(b); }
+    void spool_oldest_age(double seconds) { spool_oldest_age_->Set(seconds); }
+    void spool_append(SpoolAppend o) { spool_appends_[static_cast<std::size_t>(o)]->Increment(); }
+    void spool_fsync(double seconds) { spool_fsync_->Observe(seconds); }
+    void spool_replayed(std::size_t n) { spool_replayed_->Increment(static_cast<double>(n)); }
+    void spool_replay_failed() { spool_replay_failures_->Increment(); }
+    void spool_corrupt(std::size_t regions, std::size_t bytes) {
+        spool_corrupt_regions_->Increment(static_cast<double>(regions));
+        spool_corrupt_bytes_->Increment(static_cast<double>(bytes));
+    }
+    void spool_possible_duplicates(std::size_t n) { spool_duplicates_->Increment(static_cast<double>(n)); }
+    void spool_recovered(std::size_t records, std::size_t corrupt_regions, std::size_t corrupt_bytes, std::size_t possible_duplicates) {
+        spool_recovered_->Increment(static_cast<double>(records));
+        spool_corrupt(corrupt_regions, corrupt_bytes);
+        spool_possible_duplicates(possible_duplicates);
+    }
+    void acknowledged_lost(std::size_t n) { acked_lost_->Increment(static_cast<double>(n)); }
+    // Run before every exposition (gauges computed from time, such as the oldest spooled set's age).
+    void on_scrape(std::function<void()> hook) {
+        std::lock_guard lock(dynamic_mu_);
+        scrape_hooks_.push_back(std::move(hook));
+    }
 
     void connection_opened() { conns_active_->Increment(); conns_total_->Increment(); }
     void connection_closed() { conns_active_->Decrement(); }
@@ -77,6 +113,22 @@ private:
     prometheus::Gauge* redis_up_;
     prometheus::Counter* redis_reconnects_;
     prometheus::Gauge* redis_pending_;
+    std::array<prometheus::Counter*, static_cast<std::size_t>(AckedVia::count_)> acked_{};
+    std::array<prometheus::Counter*, static_cast<std::size_t>(SpoolAppend::count_)> spool_appends_{};
+    prometheus::Gauge* spool_bytes_;
+    prometheus::Gauge* spool_records_;
+    prometheus::Gauge* spool_segments_;
+    prometheus::Gauge* spool_max_bytes_;
+    prometheus::Gauge* spool_oldest_age_;
+    prometheus::Histogram* spool_fsync_;
+    prometheus::Counter* spool_replayed_;
+    prometheus::Counter* spool_replay_failures_;
+    prometheus::Counter* spool_corrupt_regions_;
+    prometheus::Counter* spool_corrupt_bytes_;
+    prometheus::Counter* spool_duplicates_;
+    prometheus::Counter* spool_recovered_;
+    prometheus::Counter* acked_lost_;
+    std::vector<std::function<void()>> scrape_hooks_;
     prometheus::Gauge* conns_active_;
     prometheus::Counter* conns_total_;
     prometheus::Counter* conns_refused_;

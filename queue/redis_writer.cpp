@@ -323,7 +323,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (!replicated && log) log("warn", "redis_wait_short", std::to_string(reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1));
             auto batch = std::move(held);
             held.clear();
-            for (auto& [h, ok] : batch) finish_hit(h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unavailable : WriteStatus::rejected));
+            for (auto& [h, ok] : batch) finish_hit(h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unconfirmed : WriteStatus::rejected));
             return true;
         }
         if (f.kind != Kind::hit) {
@@ -446,8 +446,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             metrics->redis_reconnect();
         }
         if (log && (was_ready || backoff == opts.reconnect_min)) log("warn", event, detail);
-        // Sets already sent may have been stored; the client is told 503 and may send them again.
-        for (auto& [h, ok] : held) finish_hit(h, WriteStatus::unavailable);
+        // Sets already sent may have been stored: unconfirmed. Without a spool the client is told
+        // 503 and may send them again; with one they are spooled (at least once).
+        for (auto& [h, ok] : held) finish_hit(h, WriteStatus::unconfirmed);
         held.clear();
         while (!inflight.empty()) {
             Inflight f = std::move(inflight.front());
@@ -455,7 +456,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (f.kind != Kind::hit) continue;
             pending_bytes -= f.bytes;
             if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-            f.ack(WriteStatus::unavailable);
+            f.ack(WriteStatus::unconfirmed);
         }
         std::vector<Item> waiting;
         {

@@ -3,6 +3,7 @@
 // knows which backend or which acknowledgement mode is configured.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@ enum class WriteStatus {
     unavailable,   // no Redis connection, or it broke before the reply (the set may or may not be stored)
     overloaded,    // the writer already holds its memory budget (or the spool is full)
     rejected,      // Redis answered with an error (OOM, READONLY, LOADING, ...)
+    unconfirmed,   // sent, but the connection broke before the reply: it may or may not be stored
 };
 
 // Called exactly once per submitted set: on the sink's own executor, or inline from submit() when

@@ -141,8 +141,8 @@ TEST_CASE("metrics: after a known load /metrics is strict text format 0.0.4 and 
     CHECK(value_of(samples, "process_cpu_seconds_total", {}) >= 0);
 }
 
-TEST_CASE("probes: /livez is 200 whatever Redis does, /readyz follows Redis") {
-    TrackingEnv env;
+TEST_CASE("probes: /livez is 200 whatever Redis does, /readyz follows Redis when there is no spool (--ack=redis)") {
+    TrackingEnv env({"--ack", "redis"});
     CHECK(env.send_admin("/livez").status == 200);
     CHECK(env.send_admin("/readyz").status == 200);
     env.redis.stop();

@@ -4,11 +4,14 @@
 #include <signal.h>
 
 #include <boost/json/parse.hpp>
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <cstdlib>
 #include <stdexcept>
 
 #include "support/http.hpp"
+#include "support/redis_server.hpp"
 
 #ifndef MGW_GATEWAY_BINARY
 #error "MGW_GATEWAY_BINARY must be defined (tests/CMakeLists.txt does it)"
@@ -55,6 +58,12 @@ std::string GatewayProcess::binary() {
 
 GatewayProcess::GatewayProcess(std::vector<std::string> extra_args, std::chrono::milliseconds startup_timeout) {
   std::vector<std::string> argv = {binary(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
+  // Every gateway gets a spool of its own: a shared default directory would let one test's spooled
+  // hits replay into the next test's Redis (and the directory lock would refuse the second one).
+  if (std::find(extra_args.begin(), extra_args.end(), "--spool-dir") == extra_args.end()) {
+    spool_dir_ = make_temp_dir("mgw-spool");
+    argv.insert(argv.end(), {"--spool-dir", spool_dir_});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   process_ = std::make_unique<Process>(argv, ProcessOptions{.capture_stdout = true});
   output_ = std::make_unique<LineCollector>(process_->stdout_fd(), "[gateway] ");
@@ -89,6 +98,10 @@ GatewayProcess::~GatewayProcess() {
   }
   output_.reset();
   process_.reset();
+  if (!spool_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(spool_dir_, ignored);
+  }
 }
 
 void GatewayProcess::wait_until_ready(std::chrono::milliseconds timeout) {

@@ -52,7 +52,8 @@ RedisServer::~RedisServer() {
 // Returns false only when the port was taken (the caller retries); throws on anything else.
 bool RedisServer::try_start(std::uint16_t port) {
   std::vector<std::string> argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no", "--dir", dir_,
+                                   "--save", "", "--appendonly", options_.append_only ? "yes" : "no",
+                                   "--appendfsync", "always", "--dir", dir_,
                                    "--daemonize", "no", "--logfile", "", "--loglevel", "notice"};
   if (options_.unix_socket) {
     argv.insert(argv.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
@@ -130,6 +131,30 @@ void RedisServer::stop() {
   log_.reset();
   process_.reset();
   if (status != 0) throw std::runtime_error("redis-server stopped with " + describe_exit_status(status));
+}
+
+void RedisServer::kill() {
+  if (!process_) return;
+  client_.reset();
+  process_->signal(SIGKILL);
+  process_->wait(std::chrono::seconds(10));
+  log_->stop();
+  last_log_ = log_->lines();
+  log_.reset();
+  process_.reset();
+}
+
+void RedisServer::restart() {
+  if (process_) throw std::logic_error("RedisServer::restart: still running");
+  if (!try_start(port_)) throw std::runtime_error("redis-server: port " + std::to_string(port_) + " was taken meanwhile");
+}
+
+void RedisServer::pause() {
+  if (process_) process_->signal(SIGSTOP);
+}
+
+void RedisServer::resume() {
+  if (process_) process_->signal(SIGCONT);
 }
 
 RedisClient& RedisServer::client() {

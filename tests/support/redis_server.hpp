@@ -34,6 +34,9 @@ RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadlin
 
 struct RedisServerOptions {
   bool unix_socket = false;
+  // AOF with appendfsync always: what Redis acknowledged survives a SIGKILL of Redis itself, so a
+  // count after kill() + restart() measures the gateway, not Redis's own persistence settings.
+  bool append_only = false;
 };
 
 class RedisServer {
@@ -52,6 +55,12 @@ class RedisServer {
   // Stops the server (SIGTERM, waits for the exit). Helper calls fail afterwards.
   void stop();
   bool running() const { return process_ != nullptr; }
+  // Fault injection: SIGKILL (the directory stays), start again on the same port and directory,
+  // and SIGSTOP / SIGCONT.
+  void kill();
+  void restart();
+  void pause();
+  void resume();
 
   RedisReply command(const std::vector<std::string>& argv);
   std::vector<std::string> lrange_all(const std::string& key);

@@ -99,7 +99,10 @@ void Session::read_proxy_header() {
 
 void Session::close_if_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-        if (self->idle_ && self->buffer_.size() == 0) self->close();
+        // Bytes already in the socket are a request on its way: answer it (with Connection: close).
+        beast::error_code ec;
+        const std::size_t waiting = self->stream_.socket().available(ec);
+        if (self->idle_ && self->buffer_.size() == 0 && (ec || waiting == 0)) self->close();
     });
 }
 

@@ -150,6 +150,10 @@ HttpResponse Connection::read_response(bool head_request) {
       if (used > 0 && !ec) continue;
     }
     if (eof_ || !read_some(deadline)) {
+      // Closed before the first byte of an answer: the server never took the request (a keep-alive
+      // connection it closed as idle), which a client may send again.
+      if (!parser.got_some() && buffer_.empty())
+        throw std::runtime_error("connection closed before any HTTP response byte");
       boost::system::error_code ec;
       parser.put_eof(ec);  // completes a body delimited by the end of the connection
       if (ec) throw std::runtime_error("connection closed before a complete HTTP response: " + ec.message());

@@ -42,7 +42,12 @@ RUN /usr/local/bin/matomo-gateway --check-config >/dev/null
 # Inside a container both listeners must accept connections from outside the network namespace.
 # Keep the admin port (probes, /metrics) off any public Service or load balancer.
 ENV MATOMO_GATEWAY_LISTEN=0.0.0.0:8080 \
-    MATOMO_GATEWAY_ADMIN_LISTEN=0.0.0.0:9090
+    MATOMO_GATEWAY_ADMIN_LISTEN=0.0.0.0:9090 \
+    MATOMO_GATEWAY_SPOOL_DIR=/var/spool/matomo-gateway
+# The spool (hits Redis could not take yet): mount a persistent volume here to keep them across
+# container replacement.
+RUN mkdir -p /var/spool/matomo-gateway && chown 10001:10001 /var/spool/matomo-gateway
+VOLUME /var/spool/matomo-gateway
 EXPOSE 8080 9090
 # Numeric, so Kubernetes' runAsNonRoot can verify it without an /etc/passwd lookup.
 USER 10001:10001

@@ -32,7 +32,7 @@ done
 [ -n "$REDIS_PID" ] || { echo "profile: redis-server did not start" >&2; exit 1; }
 
 valgrind --tool=callgrind --callgrind-out-file="$OUT" "$GW_BIN" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-    --redis "redis://127.0.0.1:$REDIS_PORT/0" --queues 4 --access-log false --compression-level "$LEVEL" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --queues 4 --access-log false --compression-level "$LEVEL" --spool-dir "$TMP/spool" \
     >"$TMP/gateway.log" 2>"$TMP/valgrind.log" &
 VG_PID=$!
 poll 1200 grep -q '"listener":"admin"' "$TMP/gateway.log" || { cat "$TMP/valgrind.log" >&2; exit 1; }

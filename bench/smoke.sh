@@ -37,7 +37,7 @@ done
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 "$GW_BIN" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --redis "$REDIS_URL" --queues 2 \
-    --access-log false >"$TMP/gateway.log" 2>&1 &
+    --access-log false --spool-dir "$TMP/spool" >"$TMP/gateway.log" 2>&1 &
 GW_PID=$!
 if ! poll 200 grep -q '"listener":"admin"' "$TMP/gateway.log"; then
     echo "smoke: the gateway did not start" >&2; cat "$TMP/gateway.log" >&2; exit 1

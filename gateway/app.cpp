@@ -178,6 +178,12 @@ int run(const Options& opts) {
     std::function<void()> wait_for_inflight;
     wait_for_inflight = [&] {
         const bool timed_out = std::chrono::steady_clock::now() - drain_started > opts.server.drain_timeout;
+        if (shared.busy.load() == 0 && !shared.closing.exchange(true)) {
+            // Idle for the first time: close the gate, then look again (a request read meanwhile
+            // either raised busy before the gate closed or is answered 503).
+            net::post(ioc, [&] { wait_for_inflight(); });
+            return;
+        }
         if (shared.busy.load() == 0 || timed_out) {
             if (timed_out) log_event("warn", "drain_timeout");
             writer.stop([&] {

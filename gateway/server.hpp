@@ -35,6 +35,9 @@ struct ServerShared {
     geoip::GeoProvider* geo = nullptr;               // null when geolocation is off
     std::optional<std::string> gateway_token;        // --matomo-token-file
     std::atomic<bool> draining{false};
+    // The last step of a drain: requests read from now on are answered 503 instead of handled, so
+    // the writer can stop with nothing left that a client still waits for.
+    std::atomic<bool> closing{false};
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> busy{0};               // requests read and not yet answered
     std::mutex mu;                                   // guards `sessions`

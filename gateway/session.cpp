@@ -99,10 +99,16 @@ void Session::read_proxy_header() {
 
 void Session::close_if_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-        // Bytes already in the socket are a request on its way: answer it (with Connection: close).
+        // Not closed from here: a read may have completed with a whole request whose handler is
+        // queued behind us (its bytes are neither in the socket nor yet in the buffer). Cancel the
+        // read instead; on_read closes if nothing came, and answers (Connection: close) if it did.
         beast::error_code ec;
         const std::size_t waiting = self->stream_.socket().available(ec);
-        if (self->idle_ && self->buffer_.size() == 0 && (ec || waiting == 0)) self->close();
+        const bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
+        if (self->idle_ && !started && (ec || waiting == 0)) {
+            self->drain_cancelled_ = true;
+            self->stream_.socket().cancel(ec);
+        }
     });
 }
 
@@ -137,6 +143,12 @@ void Session::on_read(beast::error_code ec, std::size_t) {
     queues_.clear();
     set_cookies_.clear();
     if (ec == http::error::end_of_stream) return close();
+    if (drain_cancelled_ && ec == net::error::operation_aborted) {
+        // Shutting down and this connection was idle. Bytes that arrived just before the cancel
+        // are a request cut short: say so rather than drop it silently.
+        if (!parser_->got_some()) return close();
+        return fail_request(503, "draining", "shutting down\n");
+    }
     if (ec == beast::error::timeout) {
         // A request that started but didn't finish in time gets 408; an idle keep-alive just closes.
         if (parser_->got_some()) return fail_request(408, "read_timeout", "request not received in time\n");
@@ -151,6 +163,18 @@ void Session::on_read(beast::error_code ec, std::size_t) {
     req_ = parser_->release();
     shared_.busy++;
     shared_.metrics.inflight_hits(1);
+    // busy is raised before closing is read, and the drain sets closing before it reads busy: a
+    // request either counts for the drain or is answered 503 here, never neither.
+    if (shared_.closing) {
+        reason_ = "draining";
+        outcome_ = "rejected";
+        shared_.metrics.hit_rejected(reason_);
+        ResponseContext ctx{req_, true, false, nullptr};
+        respond_error(res_, ctx, 503, "shutting down\n");
+        res_.set(http::field::retry_after, "1");
+        res_.keep_alive(false);
+        return send();
+    }
     handle_request();
 }
 
@@ -166,6 +190,7 @@ void Session::fail_request(unsigned status, std::string_view reason, std::string
     shared_.metrics.hit_rejected(reason);
     ResponseContext ctx{req_, true, false, nullptr};
     respond_error(res_, ctx, status, text);
+    if (status == 503) res_.set(http::field::retry_after, "1");
     res_.keep_alive(false);
     send();
 }

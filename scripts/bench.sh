@@ -85,7 +85,7 @@ start_redis() {
 start_gateway() {
     "$GW_BIN" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --redis "redis://127.0.0.1:$REDIS_PORT/0" \
         --queues "$QUEUES" --threads "$GATEWAY_THREADS" --compression-level "$COMPRESSION" \
-        --access-log false >"$TMP/gateway.log" 2>&1 &
+        --access-log false --spool-dir "$TMP/spool" >"$TMP/gateway.log" 2>&1 &
     GW_PID=$!
     poll 200 grep -q '"listener":"admin"' "$TMP/gateway.log" || { cat "$TMP/gateway.log" >&2; die "gateway did not start"; }
     GW_ADDR=$(sed -n 's/.*"listener":"tracking","address":"\([^"]*\)".*/\1/p' "$TMP/gateway.log" | head -1)

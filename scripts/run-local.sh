@@ -38,6 +38,12 @@ if [ "$configured" = no ]; then
   args+=(--redis "unix://$sock?db=0")
 fi
 
+# The spool (hits Redis could not take yet) under run/ unless configured.
+spool_set=no
+[ -n "${MATOMO_GATEWAY_SPOOL_DIR:-}" ] && spool_set=yes
+for a in "$@"; do case "$a" in --spool-dir|--spool-dir=*) spool_set=yes;; esac; done
+[ "$spool_set" = no ] && args+=(--spool-dir "$PWD/run/spool")
+
 "$binary" "${args[@]}" "$@" &
 gw=$!
 trap 'kill -TERM $gw 2>/dev/null || true' INT TERM

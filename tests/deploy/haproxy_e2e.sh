@@ -19,7 +19,9 @@ haproxy -c -q -f "$src/deploy/haproxy/haproxy.cfg" || deploy_fail "haproxy -c re
 
 deploy_start_redis
 redis_pid=$SPAWNED_PID
-deploy_start_gateway "$binary" --queues 1
+# --ack redis: readiness then follows Redis alone. (With the default spool the gateway stays ready
+# while Redis is down and turns unready only once the spool is full.)
+deploy_start_gateway "$binary" --queues 1 --ack redis
 
 # HAProxy binds its ports itself, so a port taken between choosing and binding is retried.
 cfg="$DEPLOY_DIR/haproxy.cfg"

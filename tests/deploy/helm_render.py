@@ -170,7 +170,7 @@ def check_with_binary(scenario, docs, secrets, expect):
     with open(toml_path, "w") as f:
         f.write(cm[0]["data"]["config.toml"])
     args = list(c.get("args", []))
-    upcoming = {"--trusted-proxies", "--matomo-token-file", "--spool-dir"}  # not in this gateway yet
+    upcoming = {"--trusted-proxies", "--matomo-token-file", "--spool-dir"}  # paths that exist only in the pod
     kept, i = [], 0
     while i < len(args):
         if args[i] in upcoming:

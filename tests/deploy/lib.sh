@@ -103,7 +103,7 @@ deploy_start_gateway() {
   local binary="$1"; shift
   local log="$DEPLOY_DIR/gateway.log"
   deploy_spawn "$log" "$binary" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-    --redis "redis://127.0.0.1:$REDIS_PORT/0" "$@"
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --spool-dir "$DEPLOY_DIR/spool" "$@"
   GATEWAY_PID=$SPAWNED_PID
   deploy_wait 10 "the gateway's listening lines" deploy_listening_port "$log" admin
   deploy_wait 10 "the gateway's listening lines" deploy_listening_port "$log" tracking

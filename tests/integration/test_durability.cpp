@@ -445,3 +445,19 @@ TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: th
     std::error_code ignored;
     fs::remove_all(spool_dir, ignored);
 }
+
+TEST_CASE("durability, ack=memory: hits are answered at once, and those Redis could not take reach it from the spool") {
+    RedisServer redis;
+    GatewayProcess gateway(gateway_args(redis, {"--ack", "memory"}));
+    gateway.wait_until_ready();
+    redis.kill();
+    Load load(gateway.tracking_port(), 2, 500);
+    load.finish();
+    CHECK(load.acknowledged_count() == 500);
+    CHECK(metric(gateway, "matomo_gateway_sets_acknowledged_total{via=\"memory\"}") == 500);
+    redis.restart();
+    wait_for_drained_spool(gateway);
+    CHECK(metric(gateway, "matomo_gateway_acknowledged_lost_total") == 0);
+    check_promise(load.acknowledged(), load.sent(), stored_hits(redis),
+                  metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
+}

@@ -135,6 +135,9 @@ const std::vector<Option>& table() {
         {"redis-max-pending-bytes", "request-set bytes held waiting for Redis; over it sets go to the spool (--ack=redis: 503)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.max_pending_bytes, 4096, 1LL << 40); },
          [](const Options& o) { return std::to_string(o.redis.max_pending_bytes); }},
+        {"redis-connections", "pipelined Redis connections; each queue always uses the same one, so its order holds (more than 1 only when one connection is the limit: docs/performance.md)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.redis.connections, 1, 64); },
+         [](const Options& o) { return std::to_string(o.redis.connections); }},
         {"ack", "when a hit is answered 200/204: spool (stored in Redis or fsync'ed in the spool), redis (only once in Redis, 503 otherwise) or memory (at once; a crash loses what is not yet written)",
          [](Options& o, const std::string& v) {
              if (v == "spool") o.durability.ack = spool::AckMode::spool;

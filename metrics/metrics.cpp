@@ -68,7 +68,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Add({}, kLatencyBuckets);
     redis_batch_ = &BuildHistogram().Name("matomo_gateway_redis_batch_commands")
                         .Help("Commands sent to Redis in one pipelined write").Register(reg).Add({}, kBatchBuckets);
-    redis_up_ = &BuildGauge().Name("matomo_gateway_redis_up").Help("1 when the writer's Redis connection is ready")
+    redis_up_ = &BuildGauge().Name("matomo_gateway_redis_up").Help("Redis connections ready (--redis-connections when all are up)")
                      .Register(reg).Add({});
     redis_reconnects_ = &BuildCounter().Name("matomo_gateway_redis_reconnects_total")
                              .Help("Redis connections lost or refused").Register(reg).Add({});

@@ -45,9 +45,10 @@ public:
 
     void redis_write(WriteOutcome o, double seconds);
     void redis_batch(std::size_t commands) { redis_batch_->Observe(static_cast<double>(commands)); }
-    void redis_connected(bool up) { redis_up_->Set(up ? 1 : 0); }
+    // Counted per connection (a pool has several): +1 when one becomes ready, -1 when it stops being.
+    void redis_connected(bool up) { redis_up_->Increment(up ? 1 : -1); }
     void redis_reconnect() { redis_reconnects_->Increment(); }
-    void redis_pending_bytes(double b) { redis_pending_->Set(b); }
+    void redis_pending_add(double delta) { redis_pending_->Increment(delta); }
 
     // The durable queue (spool/).
     void set_acknowledged(AckedVia v) { acked_[static_cast<std::size_t>(v)]->Increment(); }

@@ -33,6 +33,7 @@ struct RedisOptions {
     std::chrono::milliseconds reconnect_max{2000};
     std::size_t max_pending_bytes = 64u << 20;         // request sets held waiting for Redis
     std::size_t max_batch_commands = 512;               // RPUSH commands per pipelined write
+    std::size_t connections = 1;                        // pipelined connections; a queue always uses the same one
     // Acknowledge a set only once this many replicas have it (Redis WAIT after each batch). With
     // Sentinel, 1 closes the window in which a demoted master still accepts writes it will discard.
     int wait_replicas = 0;

@@ -1,5 +1,5 @@
-// Builds the Redis side of the queue from the options: the backend (standalone, Sentinel) behind
-// one QueueSink.
+// Builds the Redis side of the queue from the options: the backend (standalone, Sentinel), over one
+// connection or a pool of them (--redis-connections), behind one QueueSink.
 #pragma once
 
 #include "queue/redis_options.hpp"

@@ -102,8 +102,11 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::chrono::milliseconds backoff;
     std::function<void()> on_stopped;
 
-    void set_pending_gauge() {
-        if (metrics) metrics->redis_pending_bytes(static_cast<double>(pending_bytes.load()));
+    // The gauge is shared by every writer of a pool: each adds its own changes.
+    void add_pending(std::size_t bytes, bool remove) {
+        if (remove) pending_bytes -= bytes;
+        else pending_bytes += bytes;
+        if (metrics) metrics->redis_pending_add(remove ? -static_cast<double>(bytes) : static_cast<double>(bytes));
     }
 
     void connect() {
@@ -352,8 +355,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void finish_hit(Inflight& f, WriteStatus status) {
-        pending_bytes -= f.bytes;
-        set_pending_gauge();
+        add_pending(f.bytes, true);
         const double secs = std::chrono::duration<double>(Clock::now() - f.t0).count();
         if (metrics) {
             metrics->redis_write(status == WriteStatus::ok         ? metrics::WriteOutcome::ok
@@ -423,8 +425,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void refuse(Item& it, WriteStatus s) {
-        pending_bytes -= it.key.size() + it.value.size();
-        set_pending_gauge();
+        add_pending(it.key.size() + it.value.size(), true);
         if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
         it.ack(s);
     }
@@ -442,7 +443,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         reply_timer.cancel();
         connect_timer.cancel();
         if (metrics) {
-            metrics->redis_connected(false);
+            if (was_ready) metrics->redis_connected(false);
             metrics->redis_reconnect();
         }
         if (log && (was_ready || backoff == opts.reconnect_min)) log("warn", event, detail);
@@ -454,7 +455,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             Inflight f = std::move(inflight.front());
             inflight.pop_front();
             if (f.kind != Kind::hit) continue;
-            pending_bytes -= f.bytes;
+            add_pending(f.bytes, true);
             if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
             f.ack(WriteStatus::unconfirmed);
         }
@@ -464,7 +465,6 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             waiting.swap(pending);
         }
         for (auto& it : waiting) refuse(it, WriteStatus::unavailable);
-        set_pending_gauge();
         if (stopping) {
             finish_stop_if_idle();
             return;
@@ -484,7 +484,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (!inflight.empty() || writing) return false;
         ++generation;
-        is_ready = false;
+        if (is_ready.exchange(false) && metrics) metrics->redis_connected(false);
         boost::system::error_code ignored;
         socket.close(ignored);
         resolver.cancel();
@@ -524,6 +524,7 @@ void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
         ack(WriteStatus::overloaded);
         return;
     }
+    if (im.metrics) im.metrics->redis_pending_add(static_cast<double>(bytes));
     bool schedule = false;
     {
         std::lock_guard lock(im.mu);

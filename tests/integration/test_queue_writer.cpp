@@ -4,7 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -70,4 +73,53 @@ TEST_CASE("writer: 100,000 hits over 64 keep-alive connections, every acknowledg
     }
     CHECK(stored == acknowledged);
     CHECK(duplicates == 0);
+}
+
+TEST_CASE("item 5: with --redis-connections 4 every queue keeps its order and every acknowledged hit is stored exactly once") {
+    TrackingEnv env({"--queues", "8", "--access-log", "false", "--redis-connections", "4"});
+    // Four writer connections, plus the test's own client.
+    auto clients = env.redis.command({"CLIENT", "LIST"}).str;
+    CHECK(std::count(clients.begin(), clients.end(), '\n') >= 5);
+    constexpr int kVisitors = 16;
+    constexpr int kPerVisitor = 500;
+    std::atomic<long> acknowledged{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kVisitors; ++t) {
+        threads.emplace_back([&, t] {
+            try {
+                Connection c(env.gateway.tracking_port(), std::chrono::seconds(60));
+                char id[17];
+                std::snprintf(id, sizeof id, "%016x", t + 1);
+                for (int i = 0; i < kPerVisitor; ++i) {
+                    auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) +
+                                                             "&v=" + std::to_string(t) + "&seq=" + std::to_string(i),
+                                                  {{"Host", "x"}}));
+                    if (r.status == 204) ++acknowledged;
+                }
+            } catch (const std::exception&) {
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    CHECK(acknowledged == kVisitors * kPerVisitor);
+    // Per visitor, the hits appear in its queue in the order they were sent, each once.
+    std::map<std::string, std::vector<int>> seen;   // visitor -> seq in stored order
+    std::set<std::string> queues_of_visitor[kVisitors];
+    for (const auto& key : env.redis.queue_keys()) {
+        for (const auto& v : php_decode_queue_values(env.redis.lrange_all(key))) {
+            for (const auto& hit : v.at("requests").as_array()) {
+                const std::string visitor(hit.at("v").as_string());
+                seen[visitor].push_back(std::stoi(std::string(hit.at("seq").as_string())));
+                queues_of_visitor[std::stoi(visitor)].insert(key);
+            }
+        }
+    }
+    REQUIRE(seen.size() == kVisitors);
+    for (const auto& [visitor, seqs] : seen) {
+        INFO("visitor " << visitor);
+        CHECK(queues_of_visitor[std::stoi(visitor)].size() == 1);
+        std::vector<int> expected(kPerVisitor);
+        std::iota(expected.begin(), expected.end(), 0);
+        CHECK(seqs == expected);
+    }
 }

@@ -1,0 +1,33 @@
+// Several pipelined Redis connections behind one QueueSink, for when one connection's round trips
+// (not Redis itself) limit the write rate. Each queue key always uses the same connection, so the
+// sets of one queue keep their order (spec item 5); the memory budget is split between them.
+#pragma once
+
+#include "queue/redis_writer.hpp"
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace mgw::queue {
+
+class RedisPool final : public QueueSink {
+public:
+    RedisPool(boost::asio::any_io_executor ex, const RedisOptions& opts, std::size_t connections,
+              metrics::Metrics* metrics, WriterLog log);
+
+    void start() override;
+    void submit(std::string key, std::string value, WriteAck ack) override;
+    void stop(std::function<void()> done) override;
+    // Every connection is ready (they all write to the same server).
+    bool ready() const override;
+    std::size_t pending_bytes() const override;
+
+    // The connection a key is written through.
+    static std::size_t index_for(std::string_view key, std::size_t connections);
+
+private:
+    std::vector<std::unique_ptr<RedisWriter>> writers_;
+};
+
+}  // namespace mgw::queue

@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test tsan bench clean
+.PHONY: deps build build-test run test tsan bench microbench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -37,6 +37,13 @@ tsan: deps
 bench: deps
 	@bash scripts/install-deps.sh --bench
 	@BUILD_DIR=$(BUILD_TYPE_DIR) JOBS=$(JOBS) STOCK_URL='$(STOCK_URL)' STOCK_REDIS='$(STOCK_REDIS)' bash scripts/bench.sh
+
+# Catch2 micro-benchmarks (parse, queue choice, JSON, compression per level, writer hits/s against
+# a local redis-server), Release build.
+microbench: deps
+	cmake -S . -B $(BUILD_TYPE_DIR) -DCMAKE_BUILD_TYPE=Release -DMGW_BUILD_TESTS=OFF >/dev/null
+	cmake --build $(BUILD_TYPE_DIR) -j $(JOBS) --target matomo-microbench
+	$(BUILD_TYPE_DIR)/matomo-microbench --benchmark-samples 20
 
 clean:
 	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR)

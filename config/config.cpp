@@ -81,7 +81,7 @@ const std::vector<Option>& table() {
         {"admin-listen", "admin listener for /livez, /readyz, /metrics (keep it private)",
          [](Options& o, const std::string& v) { o.server.admin_listen = v; return std::optional<std::string>{}; },
          [](const Options& o) { return o.server.admin_listen; }},
-        {"redis", "redis://[user:password@]host:port/db or unix:///path?db=N",
+        {"redis", "redis://[user:password@]host:port/db, unix:///path?db=N, redis-sentinel://host:port[,...]/db?master=NAME or redis-cluster://host:port[,...]",
          [](Options& o, const std::string& v) {
              o.redis_url = v;
              return queue::parse_redis_url(v, o.redis);

@@ -72,6 +72,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                      .Register(reg).Add({});
     redis_reconnects_ = &BuildCounter().Name("matomo_gateway_redis_reconnects_total")
                              .Help("Redis connections lost or refused").Register(reg).Add({});
+    auto& redirects = BuildCounter().Name("matomo_gateway_redis_cluster_redirects_total")
+                          .Help("Redis Cluster redirections followed, by kind (moved: the slot has a new owner; ask: it is being migrated)")
+                          .Register(reg);
+    redis_moved_ = &redirects.Add({{"kind", "moved"}});
+    redis_ask_ = &redirects.Add({{"kind", "ask"}});
     redis_pending_ = &BuildGauge().Name("matomo_gateway_redis_pending_bytes")
                           .Help("Bytes of request sets waiting for their RPUSH reply").Register(reg).Add({});
     auto& acked = BuildCounter().Name("matomo_gateway_sets_acknowledged_total")

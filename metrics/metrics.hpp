@@ -48,6 +48,7 @@ public:
     // Counted per connection (a pool has several): +1 when one becomes ready, -1 when it stops being.
     void redis_connected(bool up) { redis_up_->Increment(up ? 1 : -1); }
     void redis_reconnect() { redis_reconnects_->Increment(); }
+    void redis_redirect(bool moved) { (moved ? redis_moved_ : redis_ask_)->Increment(); }
     void redis_pending_add(double delta) { redis_pending_->Increment(delta); }
 
     // The durable queue (spool/).
@@ -113,6 +114,8 @@ private:
     prometheus::Histogram* redis_batch_;
     prometheus::Gauge* redis_up_;
     prometheus::Counter* redis_reconnects_;
+    prometheus::Counter* redis_moved_;
+    prometheus::Counter* redis_ask_;
     prometheus::Gauge* redis_pending_;
     std::array<prometheus::Counter*, static_cast<std::size_t>(AckedVia::count_)> acked_{};
     std::array<prometheus::Counter*, static_cast<std::size_t>(SpoolAppend::count_)> spool_appends_{};

@@ -67,10 +67,13 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
         return std::nullopt;
     }
     constexpr std::string_view sentinel_scheme = "redis-sentinel://";
+    constexpr std::string_view cluster_scheme = "redis-cluster://";
     const bool sentinel = url.starts_with(sentinel_scheme);
-    if (!url.starts_with(tcp_scheme) && !sentinel)
-        return "Redis URL must start with redis://, unix:// or redis-sentinel://";
-    std::string_view rest = url.substr(sentinel ? sentinel_scheme.size() : tcp_scheme.size());
+    const bool cluster = url.starts_with(cluster_scheme);
+    if (!url.starts_with(tcp_scheme) && !sentinel && !cluster)
+        return "Redis URL must start with redis://, unix://, redis-sentinel:// or redis-cluster://";
+    std::string_view rest =
+        url.substr(sentinel ? sentinel_scheme.size() : cluster ? cluster_scheme.size() : tcp_scheme.size());
     std::string_view path;
     std::string_view query;
     if (auto q = rest.find('?'); q != std::string_view::npos) {
@@ -91,24 +94,34 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
             out.password = pct_decode(cred);
         }
     }
-    if (sentinel) {
-        out.sentinel = true;
+    if (sentinel || cluster) {
+        out.sentinel = sentinel;
+        out.cluster = cluster;
         out.unix_socket = false;
-        out.sentinels.clear();
+        auto& list = sentinel ? out.sentinels : out.cluster_seeds;
+        list.clear();
         while (!rest.empty()) {
             auto comma = rest.find(',');
             std::string_view item = rest.substr(0, comma);
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
             auto colon = item.rfind(':');
-            std::uint16_t p = 26379;
+            std::uint16_t p = sentinel ? 26379 : 6379;
             if (colon != std::string_view::npos) {
-                if (!parse_number(item.substr(colon + 1), p) || p == 0) return "bad sentinel port in Redis URL";
+                if (!parse_number(item.substr(colon + 1), p) || p == 0) return "bad port in Redis URL";
                 item = item.substr(0, colon);
             }
-            if (item.empty()) return "empty sentinel host in Redis URL";
-            out.sentinels.emplace_back(std::string(item), p);
+            if (item.empty()) return "empty host in Redis URL";
+            list.emplace_back(std::string(item), p);
         }
-        if (out.sentinels.empty()) return "redis-sentinel URL names no sentinel";
+        if (list.empty()) return sentinel ? "redis-sentinel URL names no sentinel" : "redis-cluster URL names no node";
+        if (cluster) {
+            // A cluster has only database 0 (spec 1.2: no SELECT).
+            if (!query.empty()) return "unexpected query in redis-cluster URL";
+            int db = 0;
+            if (!path.empty() && (!parse_number(path, db) || db != 0)) return "a Redis Cluster has only database 0";
+            out.database = 0;
+            return std::nullopt;
+        }
         while (!query.empty()) {
             auto amp = query.find('&');
             std::string_view kv = query.substr(0, amp);

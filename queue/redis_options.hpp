@@ -20,6 +20,9 @@ struct RedisOptions {
     std::string sentinel_master = "mymaster";
     std::chrono::milliseconds sentinel_timeout{500};                // per sentinel, as the plugin's client
     std::chrono::milliseconds sentinel_check_interval{250};         // re-ask while connected
+    // Cluster (QueuedTracking's Redis Cluster backend): any reachable node serves the slot map.
+    bool cluster = false;
+    std::vector<std::pair<std::string, std::uint16_t>> cluster_seeds;
     bool unix_socket = false;
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
@@ -45,6 +48,7 @@ struct RedisOptions {
 //   redis://[user:password@]host:port/db
 //   unix:///path/to/redis.sock?db=N[&password=...]
 //   redis-sentinel://[user:password@]host:port[,host:port...]/db?master=NAME
+//   redis-cluster://[user:password@]host:port[,host:port...]   (database 0 only)
 // (the password is the data nodes'; sentinels are queried without AUTH, as QueuedTracking does).
 std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& out);
 

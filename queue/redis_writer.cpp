@@ -52,13 +52,16 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         std::string value;
         WriteAck ack;
         Clock::time_point t0;
+        std::shared_ptr<std::string> error;   // receives an error reply's text (cluster routing)
+        bool asking = false;                  // send ASKING first (cluster ASK redirection)
     };
-    enum class Kind { hit, handshake, last_handshake, wait };
+    enum class Kind { hit, handshake, last_handshake, wait, asking };
     struct Inflight {
         WriteAck ack;
         std::size_t bytes = 0;
         Clock::time_point t0;
         Kind kind = Kind::hit;
+        std::shared_ptr<std::string> error;
     };
 
     Impl(net::any_io_executor ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
@@ -269,7 +272,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (steps.empty()) return mark_ready();
         steps.back() = Kind::last_handshake;
-        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k});
+        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}});
         send(gen);
     }
 
@@ -329,6 +332,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             for (auto& [h, ok] : batch) finish_hit(h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unconfirmed : WriteStatus::rejected));
             return true;
         }
+        if (f.kind == Kind::asking) return true;   // its RPUSH's reply tells whether it worked
         if (f.kind != Kind::hit) {
             if (is_error) {
                 fail("redis_handshake_refused", std::string(reply->str, reply->len));
@@ -339,6 +343,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (is_error) {
             std::string_view err(reply->str, reply->len);
+            if (f.error) f.error->assign(err);
             finish_hit(f, WriteStatus::rejected);
             if (err.starts_with("READONLY") || err.starts_with("MASTERDOWN")) {
                 // A replica now: after a failover the master is elsewhere; reconnect (and, with
@@ -399,17 +404,23 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
         out.clear();
+        std::size_t extra = 0;
         for (auto& it : batch) {
+            if (it.asking) {
+                append_command(out, {"ASKING"});
+                inflight.push_back(Inflight{{}, 0, it.t0, Kind::asking, {}});
+                ++extra;
+            }
             append_command(out, {"RPUSH", it.key, it.value});
-            inflight.push_back(Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit});
+            inflight.push_back(Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error)});
         }
         if (opts.wait_replicas > 0) {
             append_command(out, {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
-            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait});
+            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}});
         }
         if (metrics) metrics->redis_batch(batch.size());
         const unsigned gen = generation;
-        if (inflight.size() == batch.size() + (opts.wait_replicas > 0 ? 1 : 0)) arm_reply_timer(gen);
+        if (inflight.size() == batch.size() + extra + (opts.wait_replicas > 0 ? 1 : 0)) arm_reply_timer(gen);
         send(gen);
     }
 
@@ -511,6 +522,11 @@ void RedisWriter::start() {
 }
 
 void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
+    submit_routed(std::move(key), std::move(value), std::move(ack), nullptr, false);
+}
+
+void RedisWriter::submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,
+                                bool asking) {
     Impl& im = *impl_;
     if (im.stopping || !im.is_ready) {
         if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
@@ -528,7 +544,7 @@ void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
     bool schedule = false;
     {
         std::lock_guard lock(im.mu);
-        im.pending.push_back(Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now()});
+        im.pending.push_back(Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now(), std::move(error), asking});
         schedule = !im.flush_scheduled;
         im.flush_scheduled = true;
     }

@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
+#include <string>
 
 namespace mgw::metrics { class Metrics; }
 
@@ -27,6 +28,9 @@ public:
     void start() override;
     // Thread-safe. `value` is the finished (compressed) request set.
     void submit(std::string key, std::string value, WriteAck ack) override;
+    // For the cluster writer: when Redis answers the RPUSH with an error, its text (MOVED, ASK...)
+    // is stored in *error before `ack` runs; `asking` sends ASKING in front of the RPUSH.
+    void submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error, bool asking);
     // Stops taking sets, waits for the replies of those already sent (bounded by the reply
     // timeout), closes the connection, then calls `done` on the writer's strand.
     void stop(std::function<void()> done) override;

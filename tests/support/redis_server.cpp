@@ -58,6 +58,11 @@ bool RedisServer::try_start(std::uint16_t port) {
   if (options_.unix_socket) {
     argv.insert(argv.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
   }
+  if (options_.cluster) {
+    // The bus port explicitly: the default (port + 10000) fails for ports above 55535.
+    argv.insert(argv.end(), {"--cluster-enabled", "yes", "--cluster-config-file", dir_ + "/nodes.conf",
+                             "--cluster-node-timeout", "5000", "--cluster-port", std::to_string(free_port())});
+  }
   auto process = std::make_unique<Process>(argv, ProcessOptions{.capture_stdout = true});
   auto log = std::make_unique<LineCollector>(process->stdout_fd(), "[redis " + std::to_string(port) + "] ");
   const auto deadline = Clock::now() + start_timeout;

@@ -37,6 +37,8 @@ struct RedisServerOptions {
   // AOF with appendfsync always: what Redis acknowledged survives a SIGKILL of Redis itself, so a
   // count after kill() + restart() measures the gateway, not Redis's own persistence settings.
   bool append_only = false;
+  // Cluster node: --cluster-enabled yes with its nodes.conf in the server's own directory.
+  bool cluster = false;
 };
 
 class RedisServer {

@@ -1,0 +1,150 @@
+// Redis Cluster (spec 1.2): a real three-master cluster on loopback made by `redis-cli --cluster
+// create`. Each queue key must land on the master that owns its slot; after the slot of a queue is
+// migrated to another master, the gateway follows the MOVED (and, during the migration, the ASK)
+// and every acknowledged hit is stored exactly once.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "queue/redis_cluster.hpp"
+#include "support/gateway_process.hpp"
+#include "support/http.hpp"
+#include "support/php.hpp"
+#include "support/redis_server.hpp"
+
+namespace {
+
+using namespace mgw::test;
+using namespace std::chrono_literals;
+
+template <class Pred>
+bool poll_until(Clock::time_point deadline, Pred pred) {
+    for (;;) {
+        if (pred()) return true;
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+class Cluster {
+public:
+    Cluster() {
+        for (auto& n : nodes) n = std::make_unique<RedisServer>(RedisServerOptions{.cluster = true});
+        std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
+        for (auto& n : nodes) argv.push_back("127.0.0.1:" + std::to_string(n->port()));
+        argv.push_back("--cluster-yes");
+        Process create(argv, ProcessOptions{.capture_stdout = true});
+        const int status = create.wait(60s);
+        if (status != 0) throw std::runtime_error("redis-cli --cluster create: " + describe_exit_status(status));
+        const bool ok = poll_until(Clock::now() + 30s, [&] {
+            for (auto& n : nodes)
+                if (n->command({"CLUSTER", "INFO"}).str.find("cluster_state:ok") == std::string::npos) return false;
+            return true;
+        });
+        if (!ok) throw std::runtime_error("the cluster did not reach cluster_state:ok within 30 s");
+    }
+
+    std::array<std::unique_ptr<RedisServer>, 3> nodes;
+
+    RedisServer& owner(unsigned slot) {
+        auto slots = nodes[0]->command({"CLUSTER", "SLOTS"});
+        for (const auto& range : slots.elements) {
+            if (static_cast<unsigned>(range.elements.at(0).integer) <= slot && slot <= static_cast<unsigned>(range.elements.at(1).integer)) {
+                const auto port = range.elements.at(2).elements.at(1).integer;
+                for (auto& n : nodes)
+                    if (n->port() == port) return *n;
+            }
+        }
+        throw std::runtime_error("no owner for slot " + std::to_string(slot));
+    }
+    std::string id(RedisServer& n) { return n.command({"CLUSTER", "MYID"}).str; }
+    std::string url() { return "redis-cluster://127.0.0.1:" + std::to_string(nodes[1]->port()); }
+};
+
+// Sends hits with unique markers (visitor ids spread over the queues); returns acknowledged markers.
+std::set<std::string> send_hits(std::uint16_t port, const std::string& prefix, int n) {
+    std::set<std::string> acknowledged;
+    Connection c(port, 30s);
+    for (int i = 0; i < n; ++i) {
+        char id[17];
+        std::snprintf(id, sizeof id, "%03x%013x", i % 4096, i);
+        const std::string marker = prefix + std::to_string(i);
+        auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
+                                      {{"Host", "127.0.0.1"}}));
+        if (r.status == 204) acknowledged.insert(marker);
+    }
+    return acknowledged;
+}
+
+// marker -> times stored, over every queue key on every node; also where each key was found.
+std::map<std::string, int> stored_markers(Cluster& cluster, std::map<std::string, std::uint16_t>& key_node) {
+    std::map<std::string, int> times;
+    for (auto& n : cluster.nodes) {
+        for (const auto& key : n->queue_keys()) {
+            key_node[key] = n->port();
+            for (const auto& set : php_decode_queue_values(n->lrange_all(key)))
+                for (const auto& hit : set.at("requests").as_array()) ++times[std::string(hit.at("mk").as_string())];
+        }
+    }
+    return times;
+}
+
+}  // namespace
+
+TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slot, and a MOVED after a slot migration is followed") {
+    Cluster cluster;
+    GatewayProcess gateway({"--redis", cluster.url(), "--queues", "4", "--access-log", "false", "--ack", "redis"});
+    gateway.wait_until_ready();
+    auto acknowledged = send_hits(gateway.tracking_port(), "a", 400);
+    REQUIRE(acknowledged.size() == 400);
+
+    std::map<std::string, std::uint16_t> key_node;
+    auto times = stored_markers(cluster, key_node);
+    CHECK(key_node.size() == 4);
+    std::set<std::uint16_t> nodes_used;
+    for (const auto& [key, port] : key_node) {
+        INFO(key << " slot " << mgw::queue::key_slot(key));
+        CHECK(port == cluster.owner(mgw::queue::key_slot(key)).port());
+        nodes_used.insert(port);
+    }
+    CHECK(nodes_used.size() >= 2);   // the four queues spread over the masters
+    for (const auto& m : acknowledged) CHECK(times[m] == 1);
+
+    // Migrate the slot of trackingQueueV1 to another master, as redis-cli --cluster reshard does.
+    const std::string key = "trackingQueueV1";
+    const unsigned slot = mgw::queue::key_slot(key);
+    RedisServer& from = cluster.owner(slot);
+    RedisServer* to = nullptr;
+    for (auto& n : cluster.nodes)
+        if (n->port() != from.port()) to = n.get();
+    REQUIRE(to->command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", cluster.id(from)}).type == RedisReply::Type::status);
+    REQUIRE(from.command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", cluster.id(*to)}).type == RedisReply::Type::status);
+    auto keys = from.command({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "100"});
+    std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS"};
+    for (const auto& k : keys.elements) migrate.push_back(k.str);
+    REQUIRE(migrate.size() > 7);
+    REQUIRE(from.command(migrate).str == "OK");
+    // The key has left the old master but the slot is still its: writes there are answered ASK.
+    auto during = send_hits(gateway.tracking_port(), "b", 100);
+    CHECK(during.size() == 100);
+    for (auto& n : cluster.nodes)
+        REQUIRE(n->command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", cluster.id(*to)}).type == RedisReply::Type::status);
+    auto after = send_hits(gateway.tracking_port(), "c", 400);
+    CHECK(after.size() == 400);
+
+    std::map<std::string, std::uint16_t> key_node_after;
+    times = stored_markers(cluster, key_node_after);
+    CHECK(key_node_after[key] == to->port());
+    CHECK(from.command({"EXISTS", key}).integer == 0);
+    long lost = 0, duplicated = 0;
+    for (const auto* batch : {&acknowledged, &during, &after})
+        for (const auto& m : *batch) lost += times[m] == 0, duplicated += times[m] > 1;
+    CHECK(lost == 0);
+    CHECK(duplicated == 0);
+    const auto metrics = send_request(gateway.admin_port(), build_request("GET", "/metrics", {{"Host", "x"}, {"Connection", "close"}}));
+    INFO(metrics.body.substr(0, 0));
+    CHECK(metrics.body.find("matomo_gateway_redis_cluster_redirects_total{kind=\"moved\"} 0\n") == std::string::npos);
+    CHECK(metrics.body.find("matomo_gateway_redis_cluster_redirects_total{kind=\"ask\"} 0\n") == std::string::npos);
+}

@@ -45,6 +45,9 @@ fi
 GW_ADDR=$(sed -n 's/.*"listener":"tracking","address":"\([^"]*\)".*/\1/p' "$TMP/gateway.log" | head -1)
 GW_ADMIN=$(sed -n 's/.*"listener":"admin","address":"\([^"]*\)".*/\1/p' "$TMP/gateway.log" | head -1)
 poll 200 curl -sf "http://$GW_ADMIN/readyz" || { echo "smoke: gateway not ready" >&2; cat "$TMP/gateway.log" >&2; exit 1; }
+# /readyz is 200 as soon as the spool could take hits; wait for the Redis connection itself.
+redis_up() { curl -sf "http://$GW_ADMIN/metrics" | grep -q '^matomo_gateway_redis_up [1-9]'; }
+poll 200 redis_up || { echo "smoke: gateway not connected to Redis" >&2; cat "$TMP/gateway.log" >&2; exit 1; }
 
 URL="http://$GW_ADDR/matomo.php"
 echo "smoke: gateway $GW_ADDR, redis 127.0.0.1:$REDIS_PORT"

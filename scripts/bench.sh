@@ -82,6 +82,8 @@ start_redis() {
     die "redis-server did not start (see $TMP/redis.log)"
 }
 
+redis_up() { curl -sf "http://$GW_ADMIN/metrics" | grep -q '^matomo_gateway_redis_up [1-9]'; }
+
 start_gateway() {
     "$GW_BIN" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --redis "redis://127.0.0.1:$REDIS_PORT/0" \
         --queues "$QUEUES" --threads "$GATEWAY_THREADS" --compression-level "$COMPRESSION" \
@@ -92,6 +94,8 @@ start_gateway() {
     GW_ADMIN=$(sed -n 's/.*"listener":"admin","address":"\([^"]*\)".*/\1/p' "$TMP/gateway.log" | head -1)
     if [ -z "$GW_ADDR" ] || [ -z "$GW_ADMIN" ]; then die "cannot read the gateway's addresses"; fi
     poll 200 curl -sf "http://$GW_ADMIN/readyz" || die "gateway not ready (/readyz)"
+    # /readyz is 200 as soon as the spool could take hits; wait for the Redis connection itself.
+    poll 200 redis_up || die "gateway not connected to Redis"
 }
 
 start_nginx() {

@@ -394,7 +394,7 @@ TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: th
         const std::string url = nowhere.url();
         nowhere.stop();
         GatewayProcess gateway({"--redis", url, "--access-log", "false", "--spool-dir", spool_dir});
-        gateway.wait_until_ready();
+        gateway.wait_until_ready(10s, false);
         Load load(gateway.tracking_port(), 1, 100);
         load.finish();
         REQUIRE(load.acknowledged_count() == 100);

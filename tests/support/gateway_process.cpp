@@ -104,17 +104,26 @@ GatewayProcess::~GatewayProcess() {
   }
 }
 
-void GatewayProcess::wait_until_ready(std::chrono::milliseconds timeout) {
+void GatewayProcess::wait_until_ready(std::chrono::milliseconds timeout, bool redis_connected) {
   const auto deadline = Clock::now() + timeout;
   const std::string request =
       build_request("GET", "/readyz", {{"Host", "127.0.0.1:" + std::to_string(admin_port_)}, {"Connection", "close"}});
+  const std::string metrics =
+      build_request("GET", "/metrics", {{"Host", "127.0.0.1:" + std::to_string(admin_port_)}, {"Connection", "close"}});
   std::string last_answer = "no answer";
   do {
     if (!process_->running())
       throw std::runtime_error("matomo-gateway exited while waiting for /readyz; stdout:\n" + joined(output_->lines()));
     try {
       const HttpResponse response = send_request(admin_port_, request, std::chrono::seconds(5));
-      if (response.status == 200) return;
+      if (response.status == 200 && !redis_connected) return;
+      if (response.status == 200) {
+        const HttpResponse m = send_request(admin_port_, metrics, std::chrono::seconds(5));
+        const auto at = m.body.find("\nmatomo_gateway_redis_up ");
+        if (at != std::string::npos && std::stod(m.body.substr(at + 25)) >= 1) return;
+        last_answer = "200, but no Redis connection up yet";
+        continue;
+      }
       last_answer = std::to_string(response.status) + " " + response.body;
     } catch (const std::runtime_error& error) {
       last_answer = error.what();

@@ -38,7 +38,9 @@ class GatewayProcess {
   // Readiness polling: GET /readyz on the admin listener until it answers 200 (the gateway logs
   // "listening" before its Redis connection is up and answers hits 503 until then). Throws with
   // the last answer if not ready within the timeout or if the gateway exits.
-  void wait_until_ready(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // With `redis_connected` (the default) it also waits until the Redis connection is up: with the
+  // spool, /readyz is 200 before that (hits would be spooled and reach Redis only later).
+  void wait_until_ready(std::chrono::milliseconds timeout = std::chrono::seconds(10), bool redis_connected = true);
 
   // Every stdout line so far.
   std::vector<std::string> output_lines() const { return output_->lines(); }

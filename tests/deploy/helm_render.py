@@ -363,7 +363,9 @@ def main():
     expect_failure("reserved-config", {"config": {"queues": 4}}, "config.queues is set by the chart")
     expect_failure("queues-range", {"redis": {"numQueueWorkers": 0}}, "numQueueWorkers")
     expect_failure("grace-extra", {"drain": {"terminationGraceExtraSeconds": 0}}, "terminationGraceExtraSeconds")
-    expect_failure("pvc-replicas", {"spool": {"enabled": True, "type": "persistentVolumeClaim"}}, "ReadWriteMany")
+    expect_failure("pvc-replicas", {"spool": {"enabled": True, "type": "persistentVolumeClaim"}}, "one replica")
+    expect_failure("pvc-rwx-replicas", {"spool": {"enabled": True, "type": "persistentVolumeClaim",
+                                                  "persistentVolumeClaim": {"accessModes": ["ReadWriteMany"]}}}, "one replica")
     expect_failure("pdb-both", {"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}}, "not both")
     expect_failure("unix-host", {"redis": {"host": "/run/redis.sock"}}, "redis.host")
 

@@ -82,7 +82,7 @@ void TrackingServer::do_accept() {
                 shared_.connections++;
                 boost::system::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
-                std::make_shared<Session>(std::move(socket), shared_)->run();
+                std::make_shared<Session>(boost::beast::tcp_stream(std::move(socket)), shared_)->run();
             }
         }
         do_accept();
@@ -97,7 +97,7 @@ void TrackingServer::stop_accepting() {
 }
 
 void TrackingServer::close_idle_sessions() {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
         std::lock_guard lock(shared_.mu);
         for (auto& [ptr, weak] : shared_.sessions)

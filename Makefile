@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test tsan bench clean
+.PHONY: deps build build-test run test tsan fuzz bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,10 +33,19 @@ tsan: deps
 	cmake --build --preset tsan -j $(JOBS) --target matomo-gateway mgw_tests_integration mgw_tests_queue
 	cd build-tsan && ctest --output-on-failure --timeout 600 -R "integration|queue"
 
+# libFuzzer (clang-14 from Debian) over every fuzz/ target, FUZZ_SECONDS each, one after another, in
+# build-fuzz. `make test` already replays the committed corpora without clang.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@bash scripts/install-deps.sh --fuzz
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target $$(sed "s/^/mgw_fuzz_/" build-fuzz/fuzz-targets.txt)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh build-fuzz
+
 # The performance run of docs/performance.md: gateway and an nginx `return 204` reference on this box.
 bench: deps
 	@bash scripts/install-deps.sh --bench
 	@BUILD_DIR=$(BUILD_TYPE_DIR) JOBS=$(JOBS) STOCK_URL='$(STOCK_URL)' STOCK_REDIS='$(STOCK_REDIS)' bash scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR)
+	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR) build-fuzz

@@ -3,9 +3,12 @@
 // the request-set encoding. Each input runs twice: stock-compatible without a gateway token, and
 // strict with the gateway's token and a location (the enrich path). Every queued value must be the
 // JSON object the worker expects (spec items 7 and 9), and a set the gateway's token authorises must
-// carry no client-sent privileged parameter (item 16).
+// carry no client-sent privileged parameter, nor a client time outside the no-token window (item 16,
+// rule 7.2.1).
 #include "fuzz/fuzz_check.hpp"
 #include "gateway/tracking.hpp"
+#include "gateway/validation.hpp"
+#include "queue/queue_choice.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
@@ -22,6 +25,7 @@ namespace {
 using mgw::gateway::TrackingKind;
 
 constexpr std::int64_t kNow = 1700000000;
+constexpr std::int64_t kWindow = 86400;  // TrackingOptions::cdt_no_token_window's default
 const std::string kToken = "5f2e8c01d9a4b7e63c0f1a2b9d8e7c64";
 
 // Compared by hash: a plain string comparison in this instrumented file would hand the token to
@@ -51,7 +55,21 @@ void check_result(const mgw::gateway::TrackingResult& r, bool gateway_token) {
         if (gateway_token && ours) {
             for (const auto& hit : o.at("requests").as_array()) {
                 const auto& h = hit.as_object();
-                for (std::string_view p : {"token_auth", "cip", "cdo"}) MGW_FUZZ_CHECK(!h.contains(p));
+                for (std::string_view p : {"token_auth", "cip"}) MGW_FUZZ_CHECK(!h.contains(p));
+                // A client time survives only when the time it gives is inside the no-token window.
+                std::int64_t when = kNow;
+                if (h.contains("cdt")) {
+                    auto cdt = mgw::queue::param_string(h, "cdt");
+                    auto t = cdt ? mgw::gateway::parse_cdt_exact(*cdt) : std::nullopt;
+                    MGW_FUZZ_CHECK(t && *t <= kNow && kNow - *t < kWindow);
+                    when = *t;
+                }
+                if (h.contains("cdo")) {
+                    auto cdo = mgw::queue::param_string(h, "cdo");
+                    MGW_FUZZ_CHECK(cdo && !cdo->empty() && cdo->size() <= 10 &&
+                                   cdo->find_first_not_of("0123456789") == std::string::npos);
+                    MGW_FUZZ_CHECK(kNow - (when - std::stoll(*cdo)) < kWindow);
+                }
                 // The gateway's location values replace the client's.
                 MGW_FUZZ_CHECK(!h.contains("country") || h.at("country") == "de");
                 MGW_FUZZ_CHECK(!h.contains("city") || h.at("city") == "Berlin");

@@ -62,6 +62,8 @@ private:
     using Ops = StreamOps<Stream>;
     void read_proxy_header();
     void do_read();
+    void read_request();
+    void arm_read_timer(std::chrono::milliseconds timeout);
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);

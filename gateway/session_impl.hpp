@@ -48,12 +48,22 @@ inline Route route(std::string_view target, boost::beast::http::verb method, con
     return Route::not_found;
 }
 
+// Bytes asked for by the read that waits for the first byte of a keep-alive request.
+inline constexpr std::size_t idle_read_bytes = 4096;
+
+// Unparsed bytes a session may hold beyond --max-header-bytes: one read's worth (Beast reads at most
+// 64 KiB at a time). Beast's parser limits the header and the body but not a chunk-size line's
+// extensions nor the trailer fields; without this cap they would grow the buffer for as long as
+// the read timeout lets a client send.
+inline constexpr std::size_t read_slack_bytes = 64 * 1024;
+
 }  // namespace session_detail
 
 template <class Stream>
 BasicSession<Stream>::BasicSession(Stream&& stream, ServerShared& shared)
     : stream_(std::move(stream)),
       read_timer_(stream_.get_executor()),
+      buffer_(shared.opts.server.max_header_bytes + session_detail::read_slack_bytes),
       shared_(shared) {
     peer_ip_ = Ops::peer_ip(stream_);
     client_ip_ = peer_ip_;
@@ -93,7 +103,12 @@ void BasicSession<Stream>::read_proxy_header() {
         return do_read();
     }
     if (r.status == ProxyParseStatus::invalid || buffer_.size() >= proxy_header_max_bytes) {
-        shared_.metrics.hit_rejected(r.reason.empty() ? std::string_view("proxy_header_invalid") : r.reason);
+        const std::string_view reason = r.reason.empty() ? std::string_view("proxy_header_invalid") : r.reason;
+        shared_.metrics.hit_rejected(reason);
+        if (shared_.opts.server.access_log) {
+            AccessRecord rec{"-", "-", 0, 0, 0.0, peer_ip_, "rejected", reason, ""};
+            access_log(rec, shared_.opts.server.access_log_sample);
+        }
         return close();
     }
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
@@ -113,21 +128,45 @@ void BasicSession<Stream>::close_if_idle() {
 }
 
 template <class Stream>
-void BasicSession<Stream>::do_read() {
-    if (shared_.draining && !first_request_) return close();
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(shared_.opts.server.max_header_bytes));
-    parser_->body_limit(shared_.opts.server.max_body_bytes);
-    idle_ = true;
+void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
     timed_out_ = false;
     Ops::no_deadline(stream_);
-    read_timer_.expires_after(first_request_ ? shared_.opts.server.read_timeout : shared_.opts.server.idle_timeout);
-    read_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+    read_timer_.expires_after(timeout);
+    read_timer_.async_wait([self = this->shared_from_this()](boost::beast::error_code ec) {
         if (ec) return;
         self->timed_out_ = true;
         Ops::cancel_reads(self->stream_);
     });
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&BasicSession::on_read, this->shared_from_this()));
+}
+
+// The first request of a connection has --read-timeout-ms from the accept. A keep-alive connection
+// waits up to --idle-timeout-ms for the first byte of its next request, and that request then has
+// --read-timeout-ms to arrive whole: the idle allowance never stretches a slow request.
+template <class Stream>
+void BasicSession<Stream>::do_read() {
+    if (shared_.draining && !first_request_) return close();
+    idle_ = true;
+    if (first_request_ || buffer_.size() > 0) return read_request();
+    arm_read_timer(shared_.opts.server.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
+                            [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
+                                self->read_timer_.cancel();
+                                // Timed out, closed or broken while idle: nothing was started, just close.
+                                if (ec) return self->close();
+                                self->buffer_.commit(n);
+                                self->idle_ = false;
+                                self->read_request();
+                            });
+}
+
+template <class Stream>
+void BasicSession<Stream>::read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.opts.server.max_header_bytes));
+    parser_->body_limit(shared_.opts.server.max_body_bytes);
+    arm_read_timer(shared_.opts.server.read_timeout);
+    boost::beast::http::async_read(stream_, buffer_, *parser_,
+                                   boost::beast::bind_front_handler(&BasicSession::on_read, this->shared_from_this()));
 }
 
 template <class Stream>
@@ -151,6 +190,9 @@ void BasicSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     }
     if (ec == http::error::header_limit) return fail_request(431, "header_too_large", "request header too large\n");
     if (ec == http::error::body_limit) return fail_request(413, "body_too_large", "request body too large\n");
+    // The read buffer's cap: chunk extensions or trailer fields beyond what any client needs.
+    if (ec == http::error::buffer_overflow)
+        return fail_request(413, "chunk_metadata_too_large", "chunk extensions or trailers too large\n");
     if (ec) {
         if (!parser_->got_some()) return close();
         return fail_request(400, "malformed_http", "malformed HTTP request\n");
@@ -332,6 +374,11 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
     const double secs = std::chrono::duration<double>(session_detail::Clock::now() - t0_).count();
     shared_.metrics.inflight_hits(-1);
     shared_.busy--;
+    if (ec == beast::error::timeout) {
+        // The client stopped taking answers (a pipelining flood that never reads, a stalled reader).
+        reason_ = "write_timeout";
+        shared_.metrics.write_timeout();
+    }
     if (shared_.opts.server.access_log) {
         AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes, secs, client_ip_,
                          outcome_, reason_, queues_};

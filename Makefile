@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test tsan fuzz bench clean
+.PHONY: deps build build-test run test tsan fuzz lint format bench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -42,10 +42,22 @@ fuzz: deps
 	cmake --build --preset fuzz -j $(JOBS) --target $$(sed "s/^/mgw_fuzz_/" build-fuzz/fuzz-targets.txt)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh build-fuzz
 
+# clang-format (check only) and clang-tidy over our sources, with build-lint/compile_commands.json.
+# LINT_FILES narrows it, e.g. `make lint LINT_FILES="php/parse_str.cpp gateway/session.cpp"`.
+lint: deps
+	@bash scripts/install-deps.sh --lint
+	cmake -S . -B build-lint -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@bash scripts/lint.sh build-lint $(LINT_FILES)
+
+# Applies clang-format to LINT_FILES (default: every C++ source of the project).
+format:
+	@bash scripts/install-deps.sh --lint
+	@bash scripts/lint.sh --format $(LINT_FILES)
+
 # The performance run of docs/performance.md: gateway and an nginx `return 204` reference on this box.
 bench: deps
 	@bash scripts/install-deps.sh --bench
 	@BUILD_DIR=$(BUILD_TYPE_DIR) JOBS=$(JOBS) STOCK_URL='$(STOCK_URL)' STOCK_REDIS='$(STOCK_REDIS)' bash scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR) build-fuzz
+	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR) build-fuzz build-lint

@@ -74,9 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const HeaderValues values = [&headers](std::string_view name) {
         std::vector<std::string_view> v;
         for (const auto& [n, val] : headers)
-            if (n.size() == name.size() && std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
-                    return (a | 0x20) == (b | 0x20);
-                }))
+            if (n.size() == name.size() &&
+                std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return (a | 0x20) == (b | 0x20); }))
                 v.push_back(val);
         return v;
     };

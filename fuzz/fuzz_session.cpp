@@ -84,7 +84,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static mgw::metrics::Metrics metrics;
     static boost::asio::io_context ioc;
     static const std::array<mgw::gateway::Options, 4> options = {make_options(false, false), make_options(false, true),
-                                                                  make_options(true, false), make_options(true, true)};
+                                                                 make_options(true, false), make_options(true, true)};
     const bool proxy_protocol = (mode & 1U) != 0;
     const bool trusted = proxy_protocol || (mode & 2U) != 0;
     const auto& opts = options[(proxy_protocol ? 2U : 0U) + ((mode & 4U) != 0 ? 1U : 0U)];

@@ -83,9 +83,9 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::string peer_ip_;           // socket peer, or the PROXY header's source
-    std::string client_ip_;         // resolved for the current request (trusted proxy headers)
-    bool idle_ = true;              // waiting for the first byte of a next request
+    std::string peer_ip_;    // socket peer, or the PROXY header's source
+    std::string client_ip_;  // resolved for the current request (trusted proxy headers)
+    bool idle_ = true;       // waiting for the first byte of a next request
     bool first_request_ = true;
     // Per-request bookkeeping for metrics and the access log.
     std::chrono::steady_clock::time_point t0_;
@@ -94,7 +94,7 @@ private:
     std::string_view outcome_;
     std::size_t hits_ = 0;
     bool send_image_ = true;
-    std::string queues_;            // queue ids of this request, for the access log
+    std::string queues_;  // queue ids of this request, for the access log
     std::vector<std::string> set_cookies_;
 };
 

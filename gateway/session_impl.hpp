@@ -35,7 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 enum class Route { tracking, js, not_found };
 
-inline Route route(std::string_view target, boost::beast::http::verb method, const std::vector<std::string>& extra_paths) {
+inline Route route(std::string_view target, boost::beast::http::verb method,
+                   const std::vector<std::string>& extra_paths) {
     using boost::beast::http::verb;
     std::string_view path = target.substr(0, target.find('?'));
     const bool has_query = target.find('?') != std::string_view::npos && target.size() > path.size() + 1;
@@ -55,16 +56,14 @@ inline constexpr std::size_t idle_read_bytes = 4096;
 // 64 KiB at a time). Beast's parser limits the header and the body but not a chunk-size line's
 // extensions nor the trailer fields; without this cap they would grow the buffer for as long as
 // the read timeout lets a client send.
-inline constexpr std::size_t read_slack_bytes = 64 * 1024;
+inline constexpr std::size_t read_slack_bytes = 64UL * 1024;
 
 }  // namespace session_detail
 
 template <class Stream>
 BasicSession<Stream>::BasicSession(Stream&& stream, ServerShared& shared)
-    : stream_(std::move(stream)),
-      read_timer_(stream_.get_executor()),
-      buffer_(shared.opts.server.max_header_bytes + session_detail::read_slack_bytes),
-      shared_(shared) {
+    : stream_(std::move(stream)), read_timer_(stream_.get_executor()),
+      buffer_(shared.opts.server.max_header_bytes + session_detail::read_slack_bytes), shared_(shared) {
     peer_ip_ = Ops::peer_ip(stream_);
     client_ip_ = peer_ip_;
     shared_.metrics.connection_opened();
@@ -85,10 +84,10 @@ void BasicSession<Stream>::run() {
         shared_.sessions.emplace(this, this->weak_from_this());
     }
     const bool proxy_header = shared_.opts.edge.proxy_protocol && shared_.trusted.contains(peer_ip_);
-    boost::asio::dispatch(stream_.get_executor(),
-                          boost::beast::bind_front_handler(proxy_header ? &BasicSession::read_proxy_header
-                                                                        : &BasicSession::do_read,
-                                                           this->shared_from_this()));
+    boost::asio::dispatch(
+        stream_.get_executor(),
+        boost::beast::bind_front_handler(proxy_header ? &BasicSession::read_proxy_header : &BasicSession::do_read,
+                                         this->shared_from_this()));
 }
 
 // HAProxy's PROXY header (send-proxy / send-proxy-v2) precedes the first request of a connection
@@ -264,7 +263,8 @@ void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
     };
     // With no trusted proxy (the default) the peer is the client: skip the header walk per hit.
     const bool from_proxy = !shared_.trusted.empty() && shared_.trusted.contains(peer_ip_);
-    client_ip_ = from_proxy ? resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip : peer_ip_;
+    client_ip_ =
+        from_proxy ? resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip : peer_ip_;
     const auto& topts = shared_.opts.tracking;
     std::string remote_addr = (topts.anonymize_ipv4_bytes || topts.anonymize_ipv6_level)
                                   ? anonymize_ip(client_ip_, topts.anonymize_ipv4_bytes, topts.anonymize_ipv6_level)
@@ -300,8 +300,7 @@ void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
             if (r.status == 400 && reason_ == "cip_without_token") respond_gif(res_, ctx, 400);
             else respond_error(res_, ctx, r.status, reason_);
             return send();
-        case TrackingKind::queue:
-            break;
+        case TrackingKind::queue: break;
     }
     hits_ = r.hits;
     send_image_ = r.send_image;
@@ -325,16 +324,15 @@ void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
         queues_ += std::to_string(set.queue_id);
     }
     for (auto& set : r.sets) {
-        shared_.writer.submit(std::move(set.key), std::move(set.value),
-                              [self = this->shared_from_this(), pending](queue::WriteStatus s) {
-                                  if (s == queue::WriteStatus::overloaded) pending->overloaded = true;
-                                  if (s != queue::WriteStatus::ok) pending->failed = true;
-                                  if (--pending->remaining == 0) {
-                                      net::post(self->stream_.get_executor(), [self, pending] {
-                                          self->finish_tracking(!pending->failed, pending->overloaded);
-                                      });
-                                  }
-                              });
+        shared_.writer.submit(
+            std::move(set.key), std::move(set.value), [self = this->shared_from_this(), pending](queue::WriteStatus s) {
+                if (s == queue::WriteStatus::overloaded) pending->overloaded = true;
+                if (s != queue::WriteStatus::ok) pending->failed = true;
+                if (--pending->remaining == 0) {
+                    net::post(self->stream_.get_executor(),
+                              [self, pending] { self->finish_tracking(!pending->failed, pending->overloaded); });
+                }
+            });
     }
 }
 
@@ -364,7 +362,8 @@ template <class Stream>
 void BasicSession<Stream>::send() {
     if (shared_.draining) res_.keep_alive(false);
     // Counted before the write, so a client that has its answer also finds it in /metrics.
-    shared_.metrics.request(endpoint_, res_.result_int(), std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
+    shared_.metrics.request(endpoint_, res_.result_int(),
+                            std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
     http::async_write(stream_, res_, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
 }
@@ -380,8 +379,8 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
         shared_.metrics.write_timeout();
     }
     if (shared_.opts.server.access_log) {
-        AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes, secs, client_ip_,
-                         outcome_, reason_, queues_};
+        AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes,  secs,
+                         client_ip_,           outcome_,      reason_,           queues_};
         access_log(rec, shared_.opts.server.access_log_sample);
     }
     if (ec) return close();

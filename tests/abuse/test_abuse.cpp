@@ -10,8 +10,8 @@
 
 #include <boost/json.hpp>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -180,9 +180,7 @@ Outcome finish(Connection& c) {
     Outcome o;
     try {
         o.status = c.read_response().status;
-    } catch (const std::exception& e) {
-        o.error = e.what();
-    }
+    } catch (const std::exception& e) { o.error = e.what(); }
     o.closed = c.closed_by_peer(20s);
     return o;
 }
@@ -191,14 +189,14 @@ Outcome finish(Connection& c) {
 void write_tolerant(Connection& c, const std::string& bytes) {
     try {
         c.write(bytes);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
 }
 
 // finish() for each connection, stopping at the first that does not end with `expected`, so a
 // regression fails after one deadline rather than one per connection.
 std::vector<Outcome> finish_all(std::vector<std::unique_ptr<Connection>>& conns, int expected) {
     std::vector<Outcome> outs;
+    outs.reserve(conns.size());
     for (auto& c : conns) {
         outs.push_back(finish(*c));
         if (outs.back().status != expected || !outs.back().closed) break;
@@ -224,6 +222,7 @@ std::string first_error(const std::vector<Outcome>& outs) {
 std::vector<Outcome> attack_serially(std::uint16_t port, const std::vector<std::string>& payloads, int expected,
                                      std::atomic<bool>& started) {
     std::vector<Outcome> outs;
+    outs.reserve(payloads.size());
     for (const auto& payload : payloads) {
         Connection c(port, 20s);
         write_tolerant(c, payload);
@@ -250,11 +249,11 @@ ProbeResult probe_during(AbuseEnv& a, const std::string& tag, Attack attack) {
 // with `expected` and a close.
 void flood(AbuseEnv& a, const std::vector<std::string>& attacks, int expected, const std::string& tag) {
     std::vector<std::string> payloads;
+    payloads.reserve(40);
     for (std::size_t i = 0; i < 40; ++i) payloads.push_back(attacks[i % attacks.size()]);
     std::vector<Outcome> outs;
-    auto p = probe_during(a, tag, [&](std::atomic<bool>& started) {
-        outs = attack_serially(a.port(), payloads, expected, started);
-    });
+    auto p = probe_during(
+        a, tag, [&](std::atomic<bool>& started) { outs = attack_serially(a.port(), payloads, expected, started); });
     check_probe(a, p, tag);
     INFO("first error: " << first_error(outs));
     CHECK(count_status(outs, expected) == 40);
@@ -276,6 +275,7 @@ void slowloris(const std::string& partial, const std::string& tag) {
     AbuseEnv a({"--read-timeout-ms", "3000"});
     constexpr int n = 200;
     std::vector<std::unique_ptr<Connection>> slow;
+    slow.reserve(n);
     for (int i = 0; i < n; ++i) {
         slow.push_back(std::make_unique<Connection>(a.port(), 30s));
         slow.back()->write(partial);
@@ -295,9 +295,11 @@ TEST_CASE("abuse: slowloris headers get 408 at the read timeout while hits are s
 }
 
 TEST_CASE("abuse: slowloris bodies get 408 at the read timeout while hits are served") {
-    slowloris("POST /matomo.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-              "Content-Length: 100000\r\n\r\nidsite=1&rec=1&action_name=" + std::string(1000, 'a'),
-              "probe-slow-bodies");
+    slowloris(
+        "POST /matomo.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: 100000\r\n\r\nidsite=1&rec=1&action_name=" +
+            std::string(1000, 'a'),
+        "probe-slow-bodies");
 }
 
 TEST_CASE("abuse: a slow request on a kept-alive connection gets 408 at the read timeout, not the idle timeout") {
@@ -305,6 +307,7 @@ TEST_CASE("abuse: a slow request on a kept-alive connection gets 408 at the read
     AbuseEnv a({"--read-timeout-ms", "1000", "--idle-timeout-ms", "600000"});
     constexpr int n = 50;
     std::vector<std::unique_ptr<Connection>> slow;
+    slow.reserve(n);
     for (int i = 0; i < n; ++i) {
         slow.push_back(std::make_unique<Connection>(a.port(), 20s));
         REQUIRE(slow.back()->send(hit_request("keepalive-first", i)).status == 200);
@@ -322,6 +325,7 @@ TEST_CASE("abuse: idle keep-alive connections are closed at the idle timeout whi
     AbuseEnv a({"--idle-timeout-ms", "3000"});
     constexpr int n = 300;
     std::vector<std::unique_ptr<Connection>> idle;
+    idle.reserve(n);
     for (int i = 0; i < n; ++i) {
         idle.push_back(std::make_unique<Connection>(a.port(), 30s));
         REQUIRE(idle.back()->send(hit_request("idle", i)).status == 200);
@@ -345,7 +349,8 @@ TEST_CASE("abuse: header floods get 431 and the connection closes while hits are
     for (int i = 0; i < 10000; ++i) many += "X-F" + std::to_string(i) + ": v\r\n";
     many += "\r\n";
     const std::string huge =
-        "GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: " + std::string(1 << 20, 'h') + "\r\n\r\n";
+        "GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Huge: " + std::string(1 << 20, 'h') +
+        "\r\n\r\n";
     flood(a, {many, huge}, 431, "probe-header-flood");
     CHECK(a.metric("matomo_gateway_hits_rejected_total{reason=\"header_too_large\"}") == 40);
     CHECK(a.logged("header_too_large") == 40);
@@ -360,6 +365,7 @@ TEST_CASE("abuse: pipelined floods are answered in order while hits are served")
     std::vector<std::string> errors(conns);
     auto p = probe_during(a, "probe-pipelined", [&](std::atomic<bool>& started) {
         std::vector<std::unique_ptr<Connection>> cs;
+        cs.reserve(conns);
         for (int c = 0; c < conns; ++c) {
             std::string burst;
             for (int i = 0; i < per_conn; ++i) burst += hit_request("pipelined", c * per_conn + i);
@@ -370,9 +376,7 @@ TEST_CASE("abuse: pipelined floods are answered in order while hits are served")
         for (int c = 0; c < conns; ++c) {
             try {
                 for (int i = 0; i < per_conn; ++i) ok[c] += cs[c]->read_response().status == 200 ? 1 : 0;
-            } catch (const std::exception& e) {
-                errors[c] = e.what();
-            }
+            } catch (const std::exception& e) { errors[c] = e.what(); }
         }
     });
     check_probe(a, p, "probe-pipelined");
@@ -380,7 +384,7 @@ TEST_CASE("abuse: pipelined floods are answered in order while hits are served")
         INFO("connection " << c << ": " << errors[c]);
         CHECK(ok[c] == per_conn);
     }
-    CHECK(a.stored("pipelined").size() == conns * per_conn);
+    CHECK(a.stored("pipelined").size() == static_cast<std::size_t>(conns * per_conn));
     CHECK(a.peak_growth_mib() < kBudgetMib);
 }
 
@@ -389,12 +393,13 @@ TEST_CASE("abuse: a pipelining client that stops reading is dropped at the write
     // so the gateway's write stalls until --read-timeout-ms ends the connection.
     const std::string dir = make_temp_dir("mgw-abuse");
     const std::string js = dir + "/matomo.js";
-    std::ofstream(js) << std::string(256 * 1024, '/');
+    std::ofstream(js) << std::string(std::size_t{256} * 1024, '/');
     AbuseEnv a({"--read-timeout-ms", "2000", "--js-tracker-file", js});
     constexpr int conns = 4;
     std::string burst;
     for (int i = 0; i < 200; ++i) burst += "GET /matomo.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     std::vector<std::unique_ptr<Connection>> stalled;
+    stalled.reserve(conns);
     for (int c = 0; c < conns; ++c) {
         stalled.push_back(std::make_unique<Connection>(a.port(), 30s));
         stalled.back()->write(burst);
@@ -409,9 +414,8 @@ TEST_CASE("abuse: a pipelining client that stops reading is dropped at the write
         int answers = 0;
         try {
             while (answers < 200 && c->read_response().status == 200) ++answers;
-        } catch (const std::exception&) {
-        }
-        CHECK(answers < 200);   // the rest were never sent
+        } catch (const std::exception&) {}
+        CHECK(answers < 200);  // the rest were never sent
         CHECK(c->closed_by_peer(20s));
     }
     CHECK(a.peak_growth_mib() < kBudgetMib);
@@ -425,8 +429,9 @@ TEST_CASE("abuse: huge chunked bodies, chunk sizes, extensions and trailers get 
     for (int i = 0; i < 256; ++i) many_chunks += "400\r\n" + std::string(1024, 'x') + "\r\n";  // 256 KiB
     many_chunks += "0\r\n\r\n";
     const std::string one_huge_size = head + "ffffffffffff\r\n" + std::string(1000, 'x');
-    const std::string long_extension = head + "1;" + std::string(256 * 1024, 'e') + "\r\nx\r\n0\r\n\r\n";
-    const std::string long_trailer = head + "1\r\nx\r\n0\r\nX-Trailer: " + std::string(256 * 1024, 't') + "\r\n\r\n";
+    const std::string long_extension = head + "1;" + std::string(std::size_t{256} * 1024, 'e') + "\r\nx\r\n0\r\n\r\n";
+    const std::string long_trailer =
+        head + "1\r\nx\r\n0\r\nX-Trailer: " + std::string(std::size_t{256} * 1024, 't') + "\r\n\r\n";
     // Ten connections each: body_too_large (twice), chunk_metadata_too_large (twice).
     const std::vector<std::string> attacks = {many_chunks, one_huge_size, long_extension, long_trailer};
     flood(a, attacks, 413, "probe-chunked");
@@ -441,9 +446,11 @@ TEST_CASE("abuse: connections over --max-connections get 503 at accept and estab
     Connection established(a.port(), 20s);
     REQUIRE(established.send(hit_request("cap-first", 0)).status == 200);
     std::vector<std::unique_ptr<Connection>> holders;
+    holders.reserve(49);
     for (int i = 0; i < 49; ++i) holders.push_back(std::make_unique<Connection>(a.port(), 20s));
     REQUIRE(a.wait_metric("matomo_gateway_connections", [](double v) { return v == 50; }));
     std::vector<Outcome> refused;
+    refused.reserve(50);
     for (int i = 0; i < 50; ++i) {
         Connection c(a.port(), 20s);
         refused.push_back(finish(c));

@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test tsan bench microbench clean
+.PHONY: deps build build-test run test tsan fuzz lint format bench microbench clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,6 +33,27 @@ tsan: deps
 	cmake --build --preset tsan -j $(JOBS) --target matomo-gateway mgw_tests_integration mgw_tests_queue
 	cd build-tsan && ctest --output-on-failure --timeout 600 -R "integration|queue"
 
+# libFuzzer (clang-14 from Debian) over every fuzz/ target, FUZZ_SECONDS each, one after another, in
+# build-fuzz. `make test` already replays the committed corpora without clang.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@bash scripts/install-deps.sh --fuzz
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target $$(sed "s/^/mgw_fuzz_/" build-fuzz/fuzz-targets.txt)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh build-fuzz
+
+# clang-format (check only) and clang-tidy over our sources, with build-lint/compile_commands.json.
+# LINT_FILES narrows it, e.g. `make lint LINT_FILES="php/parse_str.cpp gateway/session.cpp"`.
+lint: deps
+	@bash scripts/install-deps.sh --lint
+	cmake -S . -B build-lint -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@bash scripts/lint.sh build-lint $(LINT_FILES)
+
+# Applies clang-format to LINT_FILES (default: every C++ source of the project).
+format:
+	@bash scripts/install-deps.sh --lint
+	@bash scripts/lint.sh --format $(LINT_FILES)
+
 # The performance run of docs/performance.md: gateway and an nginx `return 204` reference on this box.
 bench: deps
 	@bash scripts/install-deps.sh --bench
@@ -46,4 +67,4 @@ microbench: deps
 	$(BUILD_TYPE_DIR)/matomo-microbench --benchmark-samples 20
 
 clean:
-	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR)
+	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR) build-fuzz build-lint

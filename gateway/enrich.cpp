@@ -7,6 +7,7 @@
 #include "gateway/validation.hpp"
 #include "queue/queue_choice.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 namespace mgw::gateway {
@@ -27,20 +28,24 @@ std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::Ge
     std::size_t removed = 0;
     // Names are matched after PHP name normalisation, whatever the value's type (cip[]=... too).
     for (auto name : {"token_auth", "cip", "country", "region", "city", "lat", "long"}) removed += hit.erase(name);
+    // The worker requires a token for a hit time older than the no-token window, and this set will
+    // carry ours: keep a client cdt / cdo only when the time they give is provably inside the window.
+    std::optional<std::int64_t> kept_cdt;
     if (auto cdt = queue::param_string(hit, "cdt")) {
-        auto t = parse_cdt(*cdt);
+        auto t = parse_cdt_exact(*cdt);
         if (!t || *t > now || now - *t >= opts.cdt_no_token_window) removed += hit.erase("cdt");
+        else kept_cdt = t;
     } else if (hit.contains("cdt")) {
         removed += hit.erase("cdt");
     }
+    // cdo is subtracted from cdt (or from the enqueue time), so the age that counts is that of the
+    // result: a recent cdt plus a recent cdo can reach far past the window. Only a plain decimal is
+    // kept: PHP reads "1e9" as 10^9 where a C parser stops at the 'e'.
     if (auto cdo = queue::param_string(hit, "cdo")) {
-        std::int64_t v = 0;
-        try {
-            v = std::stoll(*cdo);
-        } catch (const std::exception&) {
-            v = opts.cdt_no_token_window;
-        }
-        if (v >= opts.cdt_no_token_window || v < 0) removed += hit.erase("cdo");
+        const bool plain = !cdo->empty() && cdo->size() <= 10 &&
+                           std::all_of(cdo->begin(), cdo->end(), [](char c) { return c >= '0' && c <= '9'; });
+        const std::int64_t offset = plain ? std::stoll(*cdo) : 0;
+        if (!plain || now - (kept_cdt.value_or(now) - offset) >= opts.cdt_no_token_window) removed += hit.erase("cdo");
     } else if (hit.contains("cdo")) {
         removed += hit.erase("cdo");
     }

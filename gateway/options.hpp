@@ -19,8 +19,8 @@ struct ServerOptions {
     std::string listen = "127.0.0.1:8080";
     std::string admin_listen = "127.0.0.1:9090";
     unsigned threads = 0;                                  // 0: one per core
-    std::size_t max_header_bytes = 16 * 1024;              // request line + headers
-    std::size_t max_body_bytes = 8 * 1024 * 1024;          // PHP's post_max_size default
+    std::size_t max_header_bytes = 16UL * 1024;            // request line + headers
+    std::size_t max_body_bytes = 8UL * 1024 * 1024;        // PHP's post_max_size default
     std::chrono::milliseconds read_timeout{10000};         // to receive one whole request
     std::chrono::milliseconds idle_timeout{30000};         // keep-alive wait for the next request
     std::size_t max_connections = 10000;

@@ -2,6 +2,7 @@
 // counted), and the registry the drain walks to close idle keep-alive connections.
 #include "gateway/server.hpp"
 
+#include "gateway/access_log.hpp"
 #include "gateway/session.hpp"
 #include "metrics/metrics.hpp"
 
@@ -72,6 +73,14 @@ void TrackingServer::do_accept() {
                     "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
                     "Content-Length: 0\r\n\r\n";
                 shared_.metrics.connection_refused();
+                if (shared_.opts.server.access_log) {
+                    boost::system::error_code pec;
+                    const auto peer = socket.remote_endpoint(pec);
+                    const std::string ip =
+                        pec ? std::string("0.0.0.0") : canonical_ip(peer.address().to_string()).value_or("0.0.0.0");
+                    const AccessRecord rec{"-", "-", 503, busy.size(), 0.0, ip, "rejected", "connection_limit", ""};
+                    access_log(rec, shared_.opts.server.access_log_sample);
+                }
                 auto sock = std::make_shared<tcp::socket>(std::move(socket));
                 net::async_write(*sock, net::buffer(busy), [sock](boost::system::error_code, std::size_t) {
                     boost::system::error_code ignored;
@@ -82,7 +91,7 @@ void TrackingServer::do_accept() {
                 shared_.connections++;
                 boost::system::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
-                std::make_shared<Session>(std::move(socket), shared_)->run();
+                std::make_shared<Session>(boost::beast::tcp_stream(std::move(socket)), shared_)->run();
             }
         }
         do_accept();
@@ -97,7 +106,7 @@ void TrackingServer::stop_accepting() {
 }
 
 void TrackingServer::close_idle_sessions() {
-    std::vector<std::shared_ptr<Session>> live;
+    std::vector<std::shared_ptr<SessionBase>> live;
     {
         std::lock_guard lock(shared_.mu);
         for (auto& [ptr, weak] : shared_.sessions)

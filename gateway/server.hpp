@@ -20,7 +20,7 @@ namespace mgw::queue { class QueueSink; }
 
 namespace mgw::gateway {
 
-class Session;
+class SessionBase;
 class JsTracker;
 
 // State every session shares; outlives all sessions.
@@ -41,7 +41,7 @@ struct ServerShared {
     std::atomic<std::size_t> connections{0};
     std::atomic<std::size_t> busy{0};               // requests read and not yet answered
     std::mutex mu;                                   // guards `sessions`
-    std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+    std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
 };
 
 class TrackingServer {

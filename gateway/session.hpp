@@ -1,14 +1,18 @@
 // One client connection: read a request (fresh parser with limits and deadlines), run the hit
 // path, wait for the writer's acknowledgement, answer, repeat while keep-alive lasts.
+//
+// The session is a template over its stream so the same request handling runs on a TCP socket in
+// the server and on Beast's in-memory test stream in the session fuzzer. What differs between the
+// two (peer address, deadlines, cancel, close) is the small StreamOps specialisation.
 #pragma once
 
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/parser.hpp>
 
 #include <chrono>
@@ -18,28 +22,59 @@
 
 namespace mgw::gateway {
 
-class Session : public std::enable_shared_from_this<Session> {
+// What the server's registry and the drain need from any session.
+class SessionBase {
 public:
-    Session(boost::asio::ip::tcp::socket&& socket, ServerShared& shared);
-    ~Session();
-    void run();
+    virtual ~SessionBase() = default;
     // Called by the drain: closes the connection if it is waiting for a next request.
-    void close_if_idle();
+    virtual void close_if_idle() = 0;
+};
+
+// Per-stream operations; specialised for beast::tcp_stream in session.cpp.
+//   static std::string peer_ip(Stream&);                      canonical text of the peer address
+//   static void write_deadline(Stream&, milliseconds);       a write that takes longer fails
+//   static void no_deadline(Stream&);
+//   static void cancel_reads(Stream&);                        the pending read completes (aborted)
+//   static void close(Stream&);
+template <class Stream>
+struct StreamOps;
+
+template <>
+struct StreamOps<boost::beast::tcp_stream> {
+    static std::string peer_ip(boost::beast::tcp_stream& s);
+    static void write_deadline(boost::beast::tcp_stream& s, std::chrono::milliseconds d) { s.expires_after(d); }
+    static void no_deadline(boost::beast::tcp_stream& s) { s.expires_never(); }
+    static void cancel_reads(boost::beast::tcp_stream& s);
+    static void close(boost::beast::tcp_stream& s);
+};
+
+template <class Stream>
+class BasicSession : public SessionBase, public std::enable_shared_from_this<BasicSession<Stream>> {
+public:
+    BasicSession(Stream&& stream, ServerShared& shared);
+    ~BasicSession() override;
+    BasicSession(const BasicSession&) = delete;
+    BasicSession& operator=(const BasicSession&) = delete;
+    void run();
+    void close_if_idle() override;
 
 private:
+    using Ops = StreamOps<Stream>;
     void read_proxy_header();
     void do_read();
+    void read_request();
+    void arm_read_timer(std::chrono::milliseconds timeout);
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);
     void finish_tracking(bool ok, bool overloaded);
     void send();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
-    void fail_request(unsigned status, std::string_view reason, std::string_view text);
-    void log_access();
+    // `counted`: the request is already in shared_.busy.
+    void fail_request(unsigned status, std::string_view reason, std::string_view text, bool counted = false);
     void close();
 
-    boost::beast::tcp_stream stream_;
+    Stream stream_;
     // Reads use their own timer rather than the stream's expiry, which would close the socket:
     // a request that times out half-received still gets its 408.
     boost::asio::steady_timer read_timer_;
@@ -49,9 +84,9 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::string peer_ip_;           // socket peer, or the PROXY header's source
-    std::string client_ip_;         // resolved for the current request (trusted proxy headers)
-    bool idle_ = true;              // waiting for the first byte of a next request
+    std::string peer_ip_;    // socket peer, or the PROXY header's source
+    std::string client_ip_;  // resolved for the current request (trusted proxy headers)
+    bool idle_ = true;       // waiting for the first byte of a next request
     bool drain_cancelled_ = false;  // the drain cancelled this idle connection's read
     bool first_request_ = true;
     // Per-request bookkeeping for metrics and the access log.
@@ -61,8 +96,11 @@ private:
     std::string_view outcome_;
     std::size_t hits_ = 0;
     bool send_image_ = true;
-    std::string queues_;            // queue ids of this request, for the access log
+    std::string queues_;  // queue ids of this request, for the access log
     std::vector<std::string> set_cookies_;
 };
+
+using Session = BasicSession<boost::beast::tcp_stream>;
+extern template class BasicSession<boost::beast::tcp_stream>;
 
 }  // namespace mgw::gateway

@@ -65,7 +65,9 @@ std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     int consumed = 0;
     std::string text(cdt);
-    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) < 6)
+    // Every field has a width of at most 4 digits, so no conversion can overflow (cert-err34-c's concern).
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,  // NOLINT(cert-err34-c)
+                    &consumed) < 6)
         return std::nullopt;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
@@ -86,6 +88,28 @@ std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
         }
     }
     return t;
+}
+
+std::optional<std::int64_t> parse_cdt_exact(std::string_view cdt) {
+    auto digits = [](std::string_view s, std::size_t pos, std::size_t n) {
+        if (pos + n > s.size()) return false;
+        return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(pos),
+                           s.begin() + static_cast<std::ptrdiff_t>(pos + n),
+                           [](char c) { return c >= '0' && c <= '9'; });
+    };
+    if (!cdt.empty() && digits(cdt, 0, cdt.size())) return parse_cdt(cdt);
+    if (cdt.size() < 19 || !digits(cdt, 0, 4) || cdt[4] != '-' || !digits(cdt, 5, 2) || cdt[7] != '-' ||
+        !digits(cdt, 8, 2) || (cdt[10] != ' ' && cdt[10] != 'T') || !digits(cdt, 11, 2) || cdt[13] != ':' ||
+        !digits(cdt, 14, 2) || cdt[16] != ':' || !digits(cdt, 17, 2))
+        return std::nullopt;
+    std::string_view zone = cdt.substr(19);
+    while (!zone.empty() && zone.front() == ' ') zone.remove_prefix(1);
+    const bool signed_zone = !zone.empty() && (zone[0] == '+' || zone[0] == '-');
+    const bool zone_ok =
+        zone.empty() || zone == "Z" || (signed_zone && zone.size() == 5 && digits(zone, 1, 4)) ||
+        (signed_zone && zone.size() == 6 && digits(zone, 1, 2) && zone[3] == ':' && digits(zone, 4, 2));
+    if (!zone_ok) return std::nullopt;
+    return parse_cdt(cdt);
 }
 
 std::string_view worker_exception_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,

@@ -27,4 +27,10 @@ std::string_view strict_reason(const boost::json::object& hit, bool has_token, c
 // numeric zone ("Z", "+0200"), as the mobile SDKs send it. nullopt when it can't be read.
 std::optional<std::int64_t> parse_cdt(std::string_view cdt);
 
+// parse_cdt for a value the gateway's own token will authorise: only when the whole text is one of
+// those forms (digits; "YYYY-MM-DD HH:MM:SS" or with 'T', then nothing, "Z", "+HHMM" or "+HH:MM").
+// Anything else is nullopt: the worker reads it with strtotime(), which understands far more than
+// we do ("2024-01-01 10:00:00 -3 days" is three days earlier), so its age can't be judged here.
+std::optional<std::int64_t> parse_cdt_exact(std::string_view cdt);
+
 }  // namespace mgw::gateway

@@ -125,6 +125,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     conns_refused_ = &BuildCounter().Name("matomo_gateway_connections_refused_total")
                           .Help("Client connections closed at accept because of the connection limit")
                           .Register(reg).Add({});
+    write_timeouts_ = &BuildCounter().Name("matomo_gateway_write_timeouts_total")
+                           .Help("Client connections dropped because an answer was not taken within the write deadline")
+                           .Register(reg).Add({});
     inflight_ = &BuildGauge().Name("matomo_gateway_inflight_hits")
                      .Help("Hits received and not yet answered").Register(reg).Add({});
     auto& geo = BuildCounter().Name("matomo_gateway_geo_lookups_total")

@@ -84,6 +84,8 @@ public:
     void connection_opened() { conns_active_->Increment(); conns_total_->Increment(); }
     void connection_closed() { conns_active_->Decrement(); }
     void connection_refused() { conns_refused_->Increment(); }
+    // An answer the client did not take within the write deadline: the connection is dropped.
+    void write_timeout() { write_timeouts_->Increment(); }
     void inflight_hits(double delta) { inflight_->Increment(delta); }
 
     void geo_lookup(bool found) { (found ? geo_found_ : geo_not_found_)->Increment(); }
@@ -136,6 +138,7 @@ private:
     prometheus::Gauge* conns_active_;
     prometheus::Counter* conns_total_;
     prometheus::Counter* conns_refused_;
+    prometheus::Counter* write_timeouts_;
     prometheus::Gauge* inflight_;
     prometheus::Counter* geo_found_;
     prometheus::Counter* geo_not_found_;

@@ -20,8 +20,17 @@ RUN_PKGS=(
 # make bench only: the nginx reference, the pictures, reading results, the optional callgrind profile.
 BENCH_PKGS=(nginx gnuplot-nox jq valgrind)
 
+# make fuzz only: clang with libFuzzer and the sanitizer runtimes (the test build replays the corpora
+# with g++); llvm-symbolizer comes with llvm-14 for readable stack traces.
+FUZZ_PKGS=(clang-14 libclang-rt-14-dev llvm-14)
+
+# make lint / make format only.
+LINT_PKGS=(clang-format-14 clang-tidy-14)
+
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [ "${1:-}" = "--bench" ]; then want+=("${BENCH_PKGS[@]}"); fi
+if [ "${1:-}" = "--fuzz" ]; then want+=("${FUZZ_PKGS[@]}"); fi
+if [ "${1:-}" = "--lint" ]; then want+=("${LINT_PKGS[@]}"); fi
 if [ "${1:-}" = "--runtime-list" ]; then printf '%s\n' "${RUN_PKGS[@]}"; exit 0; fi
 if [ "${1:-}" = "--build-list" ]; then printf '%s\n' "${BUILD_PKGS[@]}"; exit 0; fi
 

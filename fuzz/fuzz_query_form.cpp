@@ -1,0 +1,60 @@
+// PHP's query-string / form-body parser and its cookie parser (php/) on arbitrary bytes. Besides the
+// sanitizers' findings it checks what the rest of the gateway relies on: at most max_input_vars
+// names stored, and no invalid UTF-8 left in any name or value (spec item 43).
+#include "fuzz/fuzz_check.hpp"
+#include "php/php.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace {
+
+bool valid_utf8(std::string_view s) {
+    std::string copy(s);
+    return !mgw::php::scrub_utf8(copy);
+}
+
+void check_utf8(const boost::json::value& v, std::size_t depth) {
+    MGW_FUZZ_CHECK(depth < 200);
+    if (v.is_string()) {
+        MGW_FUZZ_CHECK(valid_utf8(v.as_string()));
+    } else if (v.is_object()) {
+        for (const auto& kv : v.as_object()) {
+            MGW_FUZZ_CHECK(valid_utf8(kv.key()));
+            check_utf8(kv.value(), depth + 1);
+        }
+    } else if (v.is_array()) {
+        for (const auto& e : v.as_array()) check_utf8(e, depth + 1);
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    mgw::php::ParseLimits limits;
+    limits.max_vars = 100;
+    limits.max_nesting = 16;
+
+    boost::json::object query;
+    const auto q = mgw::php::parse_str(input, query, limits);
+    MGW_FUZZ_CHECK(query.size() <= limits.max_vars);
+    MGW_FUZZ_CHECK(q.over_max_vars == (q.vars > limits.max_vars));
+    check_utf8(query, 0);
+
+    boost::json::object cookies;
+    mgw::php::parse_cookies(input, cookies, limits);
+    MGW_FUZZ_CHECK(cookies.size() <= limits.max_vars);
+    check_utf8(cookies, 0);
+
+    // GET + POST merge as the hit path does it.
+    mgw::php::array_union(query, cookies);
+
+    const std::string sanitized = mgw::php::matomo_sanitize(input);
+    MGW_FUZZ_CHECK(sanitized.find('\0') == std::string::npos);
+    return 0;
+}

@@ -1,0 +1,422 @@
+// The session's request handling, written once for any stream (see session.hpp). Included by
+// session.cpp, which instantiates it for beast::tcp_stream, and by the session fuzzer.
+//
+// It follows Beast's advanced server: do_x/on_x pairs, error_code on every path, end_of_stream as
+// a normal close, one request at a time (pipelined requests wait in the buffer).
+#pragma once
+
+#include "gateway/session.hpp"
+
+#include "gateway/access_log.hpp"
+#include "gateway/js_tracker.hpp"
+#include "gateway/privacy.hpp"
+#include "gateway/proxy_protocol.hpp"
+#include "gateway/tracking.hpp"
+#include "metrics/metrics.hpp"
+#include "queue/sink.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <atomic>
+#include <ctime>
+
+namespace mgw::gateway {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace session_detail {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Route { tracking, js, not_found };
+
+inline Route route(std::string_view target, boost::beast::http::verb method,
+                   const std::vector<std::string>& extra_paths) {
+    using boost::beast::http::verb;
+    std::string_view path = target.substr(0, target.find('?'));
+    const bool has_query = target.find('?') != std::string_view::npos && target.size() > path.size() + 1;
+    if (path == "/matomo.php" || path == "/piwik.php") return Route::tracking;
+    for (const auto& p : extra_paths)
+        if (path == p) return Route::tracking;
+    if (path == "/js/" || path == "/js/index.php" || path == "/js/tracker.php")
+        return (method == verb::post || has_query) ? Route::tracking : Route::js;
+    if (path == "/matomo.js" || path == "/piwik.js") return Route::js;
+    return Route::not_found;
+}
+
+// Bytes asked for by the read that waits for the first byte of a keep-alive request.
+inline constexpr std::size_t idle_read_bytes = 4096;
+
+// Unparsed bytes a session may hold beyond --max-header-bytes: one read's worth (Beast reads at most
+// 64 KiB at a time). Beast's parser limits the header and the body but not a chunk-size line's
+// extensions nor the trailer fields; without this cap they would grow the buffer for as long as
+// the read timeout lets a client send.
+inline constexpr std::size_t read_slack_bytes = 64UL * 1024;
+
+}  // namespace session_detail
+
+template <class Stream>
+BasicSession<Stream>::BasicSession(Stream&& stream, ServerShared& shared)
+    : stream_(std::move(stream)), read_timer_(stream_.get_executor()),
+      buffer_(shared.opts.server.max_header_bytes + session_detail::read_slack_bytes), shared_(shared) {
+    peer_ip_ = Ops::peer_ip(stream_);
+    client_ip_ = peer_ip_;
+    shared_.metrics.connection_opened();
+}
+
+template <class Stream>
+BasicSession<Stream>::~BasicSession() {
+    shared_.metrics.connection_closed();
+    shared_.connections--;
+    std::lock_guard lock(shared_.mu);
+    shared_.sessions.erase(this);
+}
+
+template <class Stream>
+void BasicSession<Stream>::run() {
+    {
+        std::lock_guard lock(shared_.mu);
+        shared_.sessions.emplace(this, this->weak_from_this());
+    }
+    const bool proxy_header = shared_.opts.edge.proxy_protocol && shared_.trusted.contains(peer_ip_);
+    boost::asio::dispatch(
+        stream_.get_executor(),
+        boost::beast::bind_front_handler(proxy_header ? &BasicSession::read_proxy_header : &BasicSession::do_read,
+                                         this->shared_from_this()));
+}
+
+// HAProxy's PROXY header (send-proxy / send-proxy-v2) precedes the first request of a connection
+// from a trusted proxy; its source address then stands for the socket peer.
+template <class Stream>
+void BasicSession<Stream>::read_proxy_header() {
+    auto data = buffer_.cdata();
+    auto r = parse_proxy_header({static_cast<const char*>(data.data()), data.size()});
+    if (r.status == ProxyParseStatus::ok) {
+        buffer_.consume(r.consumed);
+        if (!r.is_local && !r.source_address.empty()) peer_ip_ = r.source_address;
+        return do_read();
+    }
+    if (r.status == ProxyParseStatus::invalid || buffer_.size() >= proxy_header_max_bytes) {
+        const std::string_view reason = r.reason.empty() ? std::string_view("proxy_header_invalid") : r.reason;
+        shared_.metrics.hit_rejected(reason);
+        if (shared_.opts.server.access_log) {
+            AccessRecord rec{"-", "-", 0, 0, 0.0, peer_ip_, "rejected", reason, ""};
+            access_log(rec, shared_.opts.server.access_log_sample);
+        }
+        return close();
+    }
+    Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
+    stream_.async_read_some(buffer_.prepare(proxy_header_max_bytes - buffer_.size()),
+                            [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
+                                if (ec) return self->close();
+                                self->buffer_.commit(n);
+                                self->read_proxy_header();
+                            });
+}
+
+template <class Stream>
+void BasicSession<Stream>::close_if_idle() {
+    boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        // Not closed from here: a read may have completed with a whole request whose handler is
+        // queued behind us (its bytes are neither in the socket nor yet in the buffer). Cancel the
+        // read instead; its handler closes if nothing came, and the request is answered (with
+        // Connection: close) if it did.
+        const bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
+        if (self->idle_ && !started) {
+            self->drain_cancelled_ = true;
+            Ops::cancel_reads(self->stream_);
+        }
+    });
+}
+
+template <class Stream>
+void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
+    timed_out_ = false;
+    Ops::no_deadline(stream_);
+    read_timer_.expires_after(timeout);
+    read_timer_.async_wait([self = this->shared_from_this()](boost::beast::error_code ec) {
+        if (ec) return;
+        self->timed_out_ = true;
+        Ops::cancel_reads(self->stream_);
+    });
+}
+
+// The first request of a connection has --read-timeout-ms from the accept. A keep-alive connection
+// waits up to --idle-timeout-ms for the first byte of its next request, and that request then has
+// --read-timeout-ms to arrive whole: the idle allowance never stretches a slow request.
+template <class Stream>
+void BasicSession<Stream>::do_read() {
+    if (shared_.draining && !first_request_) return close();
+    idle_ = true;
+    if (first_request_ || buffer_.size() > 0) return read_request();
+    parser_.reset();   // nothing of a next request yet (close_if_idle looks at the parser)
+    arm_read_timer(shared_.opts.server.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
+                            [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
+                                self->read_timer_.cancel();
+                                // Timed out, closed or broken while idle: nothing was started, just close.
+                                if (ec) return self->close();
+                                self->buffer_.commit(n);
+                                self->idle_ = false;
+                                self->read_request();
+                            });
+}
+
+template <class Stream>
+void BasicSession<Stream>::read_request() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.opts.server.max_header_bytes));
+    parser_->body_limit(shared_.opts.server.max_body_bytes);
+    arm_read_timer(shared_.opts.server.read_timeout);
+    boost::beast::http::async_read(stream_, buffer_, *parser_,
+                                   boost::beast::bind_front_handler(&BasicSession::on_read, this->shared_from_this()));
+}
+
+template <class Stream>
+void BasicSession<Stream>::on_read(beast::error_code ec, std::size_t) {
+    read_timer_.cancel();
+    if (timed_out_ && ec == net::error::operation_aborted) ec = beast::error::timeout;
+    idle_ = false;
+    first_request_ = false;
+    t0_ = session_detail::Clock::now();
+    endpoint_ = metrics::Endpoint::other;
+    reason_ = {};
+    outcome_ = {};
+    hits_ = 0;
+    queues_.clear();
+    set_cookies_.clear();
+    if (ec == http::error::end_of_stream) return close();
+    if (drain_cancelled_ && ec == net::error::operation_aborted) {
+        // Shutting down and this connection looked idle. Bytes that arrived just before the cancel
+        // are a request cut short: say so rather than drop it silently.
+        if (!parser_->got_some()) return close();
+        return fail_request(503, "draining", "shutting down\n");
+    }
+    if (ec == beast::error::timeout) {
+        // A request that started but didn't finish in time gets 408; an idle keep-alive just closes.
+        if (parser_->got_some()) return fail_request(408, "read_timeout", "request not received in time\n");
+        return close();
+    }
+    if (ec == http::error::header_limit) return fail_request(431, "header_too_large", "request header too large\n");
+    if (ec == http::error::body_limit) return fail_request(413, "body_too_large", "request body too large\n");
+    // The read buffer's cap: chunk extensions or trailer fields beyond what any client needs.
+    if (ec == http::error::buffer_overflow)
+        return fail_request(413, "chunk_metadata_too_large", "chunk extensions or trailers too large\n");
+    if (ec) {
+        if (!parser_->got_some()) return close();
+        return fail_request(400, "malformed_http", "malformed HTTP request\n");
+    }
+    req_ = parser_->release();
+    shared_.busy++;
+    shared_.metrics.inflight_hits(1);
+    // busy is raised before closing is read, and the drain sets closing before it reads busy: a
+    // request either counts for the drain or is answered 503 here, never neither.
+    if (shared_.closing) return fail_request(503, "draining", "shutting down\n", true);
+    handle_request();
+}
+
+template <class Stream>
+void BasicSession<Stream>::fail_request(unsigned status, std::string_view reason, std::string_view text, bool counted) {
+    // A broken request ends the connection: its framing can't be trusted for a next one.
+    req_ = Request{};
+    req_.version(11);
+    req_.keep_alive(false);
+    reason_ = reason;
+    outcome_ = "rejected";
+    if (!counted) {
+        shared_.busy++;
+        shared_.metrics.inflight_hits(1);
+    }
+    shared_.metrics.hit_rejected(reason);
+    ResponseContext ctx{req_, true, false, nullptr};
+    respond_error(res_, ctx, status, text);
+    if (status == 503) res_.set(http::field::retry_after, "1");
+    res_.keep_alive(false);
+    send();
+}
+
+template <class Stream>
+void BasicSession<Stream>::handle_request() {
+    const auto method = req_.method();
+    ResponseContext ctx{req_, method == http::verb::get, method == http::verb::head,
+                        &shared_.opts.tracking.cors_domains};
+    switch (session_detail::route(req_.target(), method, shared_.opts.server.extra_tracking_paths)) {
+        case session_detail::Route::tracking:
+            endpoint_ = metrics::Endpoint::tracking;
+            if (method != http::verb::get && method != http::verb::head && method != http::verb::post &&
+                method != http::verb::options) {
+                reason_ = "method_not_allowed";
+                outcome_ = "rejected";
+                shared_.metrics.hit_rejected(reason_);
+                respond_error(res_, ctx, 405, "method not allowed\n");
+                res_.set(http::field::allow, "GET, HEAD, POST, OPTIONS");
+                return send();
+            }
+            return handle_tracking(ctx);
+        case session_detail::Route::js:
+            endpoint_ = metrics::Endpoint::js;
+            if (shared_.js && (method == http::verb::get || method == http::verb::head)) {
+                outcome_ = "js";
+                shared_.js->respond(res_, req_, method == http::verb::head);
+            } else {
+                outcome_ = "not_found";
+                respond_error(res_, ctx, 404, "no JavaScript tracker file is configured\n");
+            }
+            return send();
+        case session_detail::Route::not_found:
+            outcome_ = "not_found";
+            respond_error(res_, ctx, 404, "not found\n");
+            return send();
+    }
+}
+
+template <class Stream>
+void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
+    auto header_values = [this](std::string_view name) {
+        std::vector<std::string_view> v;
+        for (auto [it, end] = req_.equal_range(name); it != end; ++it) v.push_back(it->value());
+        return v;
+    };
+    // With no trusted proxy (the default) the peer is the client: skip the header walk per hit.
+    const bool from_proxy = !shared_.trusted.empty() && shared_.trusted.contains(peer_ip_);
+    client_ip_ =
+        from_proxy ? resolve_client_ip(peer_ip_, header_values, shared_.trusted, shared_.client_ip).ip : peer_ip_;
+    const auto& topts = shared_.opts.tracking;
+    std::string remote_addr = (topts.anonymize_ipv4_bytes || topts.anonymize_ipv6_level)
+                                  ? anonymize_ip(client_ip_, topts.anonymize_ipv4_bytes, topts.anonymize_ipv6_level)
+                                  : client_ip_;
+    std::optional<geoip::GeoResult> geo;
+    if (shared_.geo) {
+        geo = shared_.geo->lookup(client_ip_);
+        shared_.metrics.geo_lookup(geo.has_value());
+    }
+    EdgeContext edge;
+    edge.client_ip = client_ip_;
+    edge.remote_addr = remote_addr;
+    edge.https = from_proxy && beast::iequals(req_["X-Forwarded-Proto"], "https");
+    edge.geo = geo ? &*geo : nullptr;
+    edge.gateway_token = shared_.gateway_token ? &*shared_.gateway_token : nullptr;
+    TrackingResult r = build_tracking(req_, edge, topts, std::time(nullptr));
+    if (r.params_removed) shared_.metrics.privileged_params_removed(r.params_removed);
+    reason_ = r.reason;
+    switch (r.kind) {
+        case TrackingKind::preflight:
+            endpoint_ = metrics::Endpoint::preflight;
+            outcome_ = "preflight";
+            respond_preflight(res_, ctx);
+            return send();
+        case TrackingKind::no_hits:
+            outcome_ = "no_hits";
+            if (!reason_.empty()) shared_.metrics.hit_rejected(reason_);
+            respond_no_hits(res_, ctx);
+            return send();
+        case TrackingKind::reject:
+            outcome_ = "rejected";
+            shared_.metrics.hit_rejected(reason_, r.rejected_hits ? r.rejected_hits : 1);
+            if (r.status == 400 && reason_ == "cip_without_token") respond_gif(res_, ctx, 400);
+            else respond_error(res_, ctx, r.status, reason_);
+            return send();
+        case TrackingKind::queue: break;
+    }
+    hits_ = r.hits;
+    send_image_ = r.send_image;
+    set_cookies_ = std::move(r.set_cookies);
+    if (r.rejected_hits) shared_.metrics.hit_rejected(reason_, r.rejected_hits);
+    struct Pending {
+        std::atomic<std::size_t> remaining;
+        std::atomic<bool> failed{false};
+        std::atomic<bool> overloaded{false};
+    };
+    if (r.sets.empty()) {
+        // Do-Not-Track: answered as a queued hit would be, nothing stored.
+        outcome_ = "dropped";
+        shared_.metrics.hit_rejected(reason_);
+        return finish_tracking(true, false);
+    }
+    auto pending = std::make_shared<Pending>();
+    pending->remaining = r.sets.size();
+    for (auto& set : r.sets) {
+        if (!queues_.empty()) queues_.push_back(',');
+        queues_ += std::to_string(set.queue_id);
+    }
+    for (auto& set : r.sets) {
+        shared_.writer.submit(
+            std::move(set.key), std::move(set.value), [self = this->shared_from_this(), pending](queue::WriteStatus s) {
+                if (s == queue::WriteStatus::overloaded) pending->overloaded = true;
+                if (s != queue::WriteStatus::ok) pending->failed = true;
+                if (--pending->remaining == 0) {
+                    net::post(self->stream_.get_executor(),
+                              [self, pending] { self->finish_tracking(!pending->failed, pending->overloaded); });
+                }
+            });
+    }
+}
+
+template <class Stream>
+void BasicSession<Stream>::finish_tracking(bool ok, bool overloaded) {
+    const auto method = req_.method();
+    ResponseContext ctx{req_, method == http::verb::get, method == http::verb::head,
+                        &shared_.opts.tracking.cors_domains};
+    if (ok) {
+        if (outcome_.empty()) outcome_ = "queued";
+        shared_.metrics.hits_queued(hits_);
+        if (send_image_) respond_gif(res_, ctx);
+        else respond_no_content(res_, ctx);
+        for (const auto& c : set_cookies_) res_.insert(http::field::set_cookie, c);
+        if (!set_cookies_.empty()) res_.set("P3P", "CP='OTI DSP COR NID STP UNI OTPa OUR'");
+    } else {
+        // Never a 2xx for a hit Redis did not take (stock answers 500 or even 204 here).
+        outcome_ = "failed";
+        // With a spool, only a full (or failing) spool refuses a set; without one, the writer's
+        // memory budget does.
+        reason_ = !overloaded ? "redis_unavailable"
+                  : shared_.opts.durability.ack == spool::AckMode::redis ? "writer_overloaded"
+                                                                         : "spool_full";
+        shared_.metrics.hits_failed(hits_);
+        respond_tracking_failure(res_, ctx, 503, send_image_, 1);
+    }
+    send();
+}
+
+template <class Stream>
+void BasicSession<Stream>::send() {
+    if (shared_.draining) res_.keep_alive(false);
+    // Counted before the write, so a client that has its answer also finds it in /metrics.
+    shared_.metrics.request(endpoint_, res_.result_int(),
+                            std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
+    Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
+    http::async_write(stream_, res_, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
+}
+
+template <class Stream>
+void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
+    const double secs = std::chrono::duration<double>(session_detail::Clock::now() - t0_).count();
+    shared_.metrics.inflight_hits(-1);
+    shared_.busy--;
+    if (ec == beast::error::timeout) {
+        // The client stopped taking answers (a pipelining flood that never reads, a stalled reader).
+        reason_ = "write_timeout";
+        shared_.metrics.write_timeout();
+    }
+    if (shared_.opts.server.access_log) {
+        AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes,  secs,
+                         client_ip_,           outcome_,      reason_,           queues_};
+        access_log(rec, shared_.opts.server.access_log_sample);
+    }
+    if (ec) return close();
+    if (!res_.keep_alive()) return close();
+    req_ = Request{};
+    do_read();
+}
+
+template <class Stream>
+void BasicSession<Stream>::close() {
+    Ops::close(stream_);
+}
+
+}  // namespace mgw::gateway

@@ -12,21 +12,13 @@
 #include "support/gateway_process.hpp"
 #include "support/http.hpp"
 #include "support/php.hpp"
+#include "support/poll.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
 
 using namespace mgw::test;
 using namespace std::chrono_literals;
-
-template <class Pred>
-bool poll_until(Clock::time_point deadline, Pred pred) {
-    for (;;) {
-        if (pred()) return true;
-        if (Clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-}
 
 class Cluster {
 public:

@@ -26,6 +26,7 @@
 #include "support/gateway_process.hpp"
 #include "support/http.hpp"
 #include "support/php.hpp"
+#include "support/poll.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -33,15 +34,6 @@ namespace {
 using namespace mgw::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-template <class Pred>
-bool poll_until(Clock::time_point deadline, Pred pred) {
-    for (;;) {
-        if (pred()) return true;
-        if (Clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-}
 
 // One sample of the gateway's /metrics, e.g. "matomo_gateway_spool_records" or
 // "matomo_gateway_sets_acknowledged_total{via=\"spool\"}"; -1 when absent or unreachable.

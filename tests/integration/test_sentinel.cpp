@@ -9,6 +9,7 @@
 #include "tracking_env.hpp"
 #include "support/free_port.hpp"
 #include "support/line_reader.hpp"
+#include "support/poll.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
 
@@ -36,17 +37,6 @@ namespace {
 
 constexpr char kMasterName[] = "mymaster";
 
-
-// Calls pred until it returns true or the deadline passes (then false). The pause between calls
-// is only the poll interval; the deadline bounds the wait.
-template <class Pred>
-bool poll_until(Clock::time_point deadline, Pred pred) {
-    for (;;) {
-        if (pred()) return true;
-        if (Clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-}
 
 // "connected_slaves:1" -> "1" from an INFO reply; empty if the field is absent.
 std::string info_field(const std::string& info, const std::string& field) {

@@ -102,7 +102,7 @@ TEST_CASE("proxy protocol: broken v1 headers are invalid with a reason") {
              {"PROXY TCP4 203.0.113.5 10.0.0.10 65536 80\r\n", "proxy_v1_bad_port"},
              {"PROXY TCP4 203.0.113.5 10.0.0.10 -1 80\r\n", "proxy_v1_bad_port"},
              {"PROXY TCP4 203.0.113.5 10.0.0.10 51234 80 \r\n", "proxy_v1_bad_fields"},
-             {std::string("PROXY TCP4 203.0.113.5\0 10.0.0.10 1 80\r\n", 41), "proxy_v1_bad_character"},
+             {std::string("PROXY TCP4 203.0.113.5\0 10.0.0.10 1 80\r\n", 40), "proxy_v1_bad_character"},
          }) {
         INFO(c.header);
         auto r = parse_proxy_header(c.header);

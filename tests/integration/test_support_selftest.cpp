@@ -100,7 +100,7 @@ TEST_CASE("support: php decodes every recorded fixture value to the recorded dec
 TEST_CASE("support: php decoding falls back to raw JSON and yields null for undecodable values") {
   const std::string gzcompress_of_empty("\x78\x9c\x03\x00\x00\x00\x00\x01", 8);
   const auto decoded = php_decode_queue_values(
-      {R"({"requests":[{"idsite":"1"}],"env":{},"tokenAuth":false,"time":1})", "\x1f\x8b\x08\x00garbage",
+      {R"({"requests":[{"idsite":"1"}],"env":{},"tokenAuth":false,"time":1})", std::string("\x1f\x8b\x08\x00garbage", 11),
        gzcompress_of_empty, "{\"a\":{}}"});
   REQUIRE(decoded.size() == 4);
   CHECK(decoded[0] == json::parse(R"({"requests":[{"idsite":"1"}],"env":[],"tokenAuth":false,"time":1})"));

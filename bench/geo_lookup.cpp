@@ -41,13 +41,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4096; ++i) {
         unsigned a = 1 + rng() % 222, b = rng() % 256, c = rng() % 256, d = 1 + rng() % 254;
         if (i % 4 == 0) ips.push_back("203.0.113." + std::to_string(d));
-        else ips.push_back(std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) + "." + std::to_string(d));
+        else
+            ips.push_back(std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c) + "." +
+                          std::to_string(d));
     }
     std::size_t found = 0;
-    ns_per_lookup(geo, ips, 1, found);   // warm the mapping
+    ns_per_lookup(geo, ips, 1, found);  // warm the mapping
     const std::size_t rounds = lookups / ips.size() + 1;
     const double ns = ns_per_lookup(geo, ips, rounds, found);
-    std::printf("{\"database\":\"%s\",\"type\":\"%s\",\"lookups\":%zu,\"found\":%zu,\"ns_per_lookup\":%.1f,\"lookups_per_second\":%.0f}\n",
-                argv[1], geo.current()->database_type().c_str(), rounds * ips.size(), found, ns, 1e9 / ns);
+    std::printf(
+        "{\"database\":\"%s\",\"type\":\"%s\",\"lookups\":%zu,\"found\":%zu,\"ns_per_lookup\":%.1f,\"lookups_per_"
+        "second\":%.0f}\n",
+        argv[1], geo.current()->database_type().c_str(), rounds * ips.size(), found, ns, 1e9 / ns);
     return 0;
 }

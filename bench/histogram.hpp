@@ -14,9 +14,9 @@ namespace mgw::bench {
 
 class LatencyHistogram {
 public:
-    static constexpr unsigned kSubBits = 9;                       // 512 sub-buckets per octave
+    static constexpr unsigned kSubBits = 9;  // 512 sub-buckets per octave
     static constexpr std::uint64_t kSub = 1u << kSubBits;
-    static constexpr unsigned kOctaves = 64 - kSubBits;           // covers the whole uint64 range
+    static constexpr unsigned kOctaves = 64 - kSubBits;  // covers the whole uint64 range
     static constexpr std::size_t kBuckets = (kOctaves + 1) * kSub;
 
     void record(std::uint64_t ns) {
@@ -56,7 +56,7 @@ public:
 
 private:
     static std::size_t index_of(std::uint64_t v) {
-        if (v < 2 * kSub) return static_cast<std::size_t>(v);            // exact below 1024 ns
+        if (v < 2 * kSub) return static_cast<std::size_t>(v);  // exact below 1024 ns
         const unsigned shift = static_cast<unsigned>(std::bit_width(v)) - 1 - kSubBits;
         return static_cast<std::size_t>((shift + 1) * kSub + ((v >> shift) - kSub));
     }

@@ -9,31 +9,34 @@
 namespace mgw::bench {
 namespace {
 
-constexpr std::string_view kFirefoxUa =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+constexpr std::string_view kFirefoxUa = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
 constexpr std::string_view kUserAgents[] = {
     kFirefoxUa,
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.6045.163 Mobile Safari/537.36",
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 Edg/119.0.2151.72",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 "
+    "Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 "
+    "Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.6045.163 Mobile "
+    "Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 "
+    "Edg/119.0.2151.72",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "MatomoTrackerSdk/4.0 (Android 13; Mobile)",
 };
 
 constexpr std::string_view kLanguages[] = {
-    "en-US,en;q=0.5", "de-DE,de;q=0.9,en;q=0.8", "fr-FR,fr;q=0.9", "ja,en-US;q=0.7,en;q=0.3",
-    "pt-BR,pt;q=0.9,en-US;q=0.8", "es-ES,es;q=0.9",
+    "en-US,en;q=0.5",          "de-DE,de;q=0.9,en;q=0.8",    "fr-FR,fr;q=0.9",
+    "ja,en-US;q=0.7,en;q=0.3", "pt-BR,pt;q=0.9,en-US;q=0.8", "es-ES,es;q=0.9",
 };
 
 constexpr std::string_view kResolutions[] = {"1920x1080", "1366x768", "390x844", "2560x1440", "1536x864"};
 
 constexpr std::string_view kPages[] = {
-    "https%3A%2F%2Fexample.org%2F", "https%3A%2F%2Fexample.org%2Fblog%2F", "https%3A%2F%2Fexample.org%2Fpricing",
-    "https%3A%2F%2Fexample.org%2Fdocs%2Finstall", "https%3A%2F%2Fshop.example.org%2Fcart",
-    "https%3A%2F%2Fshop.example.org%2Fproduct%2F",
+    "https%3A%2F%2Fexample.org%2F",          "https%3A%2F%2Fexample.org%2Fblog%2F",
+    "https%3A%2F%2Fexample.org%2Fpricing",   "https%3A%2F%2Fexample.org%2Fdocs%2Finstall",
+    "https%3A%2F%2Fshop.example.org%2Fcart", "https%3A%2F%2Fshop.example.org%2Fproduct%2F",
 };
 
 constexpr std::string_view kItems =
@@ -60,14 +63,13 @@ std::string_view pick(Rng& rng, const std::string_view (&list)[N]) {
 
 std::string_view kind_name(Kind k) {
     static constexpr std::string_view names[] = {
-        "pageview", "event", "goal", "ecommerce_order", "cart_update", "ping", "site_search",
-        "outlink", "content", "form_post", "bulk_10", "bulk_100",
+        "pageview",    "event",   "goal",    "ecommerce_order", "cart_update", "ping",
+        "site_search", "outlink", "content", "form_post",       "bulk_10",     "bulk_100",
     };
     return names[static_cast<unsigned>(k)];
 }
 
-RequestBuilder::RequestBuilder(Mix mix, std::string host_header, std::string path, bool keep_alive,
-                               std::uint64_t seed)
+RequestBuilder::RequestBuilder(Mix mix, std::string host_header, std::string path, bool keep_alive, std::uint64_t seed)
     : mix_(mix), host_(std::move(host_header)), path_(std::move(path)), keep_alive_(keep_alive), rng_(seed) {}
 
 BuiltRequest RequestBuilder::next(std::string& out) {
@@ -158,7 +160,8 @@ Kind RequestBuilder::append_hit_params(std::string& q, bool allow_commerce) {
         return Kind::site_search;
     }
     if (roll < 87) {
-        q += rng_.percent(50) ? "&link=https%3A%2F%2Fother.example.net%2F" : "&download=https%3A%2F%2Fexample.org%2Ffile.pdf";
+        q += rng_.percent(50) ? "&link=https%3A%2F%2Fother.example.net%2F"
+                              : "&download=https%3A%2F%2Fexample.org%2Ffile.pdf";
         return Kind::outlink;
     }
     if (roll < 90) {
@@ -206,7 +209,7 @@ void RequestBuilder::append_common_headers(std::string& out, bool post) {
 
 BuiltRequest RequestBuilder::realistic(std::string& out) {
     const auto roll = rng_.below(100);
-    if (roll < 80) {   // single GET hit, a third of them with send_image=0 (204)
+    if (roll < 80) {  // single GET hit, a third of them with send_image=0 (204)
         params_.clear();
         const Kind k = append_hit_params(params_, true);
         if (rng_.percent(33)) params_ += "&send_image=0";
@@ -223,9 +226,9 @@ BuiltRequest RequestBuilder::realistic(std::string& out) {
     Kind kind = Kind::form_post;
     std::string_view content_type = "application/x-www-form-urlencoded; charset=UTF-8";
     body_.clear();
-    if (roll < 92) {   // form POST of one hit (matomo.js with setRequestMethod('POST'))
+    if (roll < 92) {  // form POST of one hit (matomo.js with setRequestMethod('POST'))
         append_hit_params(body_, false);
-    } else {           // bulk JSON POST (sendBeacon / SDK queue flush)
+    } else {  // bulk JSON POST (sendBeacon / SDK queue flush)
         hits = roll < 98 ? 10 : 100;
         kind = hits == 10 ? Kind::bulk_10 : Kind::bulk_100;
         content_type = "text/plain; charset=UTF-8";

@@ -14,8 +14,19 @@ namespace mgw::bench {
 enum class Mix { pageview, realistic };
 
 enum class Kind : unsigned {
-    pageview, event, goal, ecommerce_order, cart_update, ping, site_search, outlink, content,
-    form_post, bulk_10, bulk_100, count_
+    pageview,
+    event,
+    goal,
+    ecommerce_order,
+    cart_update,
+    ping,
+    site_search,
+    outlink,
+    content,
+    form_post,
+    bulk_10,
+    bulk_100,
+    count_
 };
 inline constexpr std::size_t kKinds = static_cast<std::size_t>(Kind::count_);
 std::string_view kind_name(Kind k);
@@ -38,7 +49,7 @@ private:
 };
 
 struct BuiltRequest {
-    unsigned hits = 1;   // tracking hits the request carries (bulk: 10 or 100)
+    unsigned hits = 1;  // tracking hits the request carries (bulk: 10 or 100)
     Kind kind = Kind::pageview;
 };
 
@@ -61,8 +72,8 @@ private:
     std::string path_;
     bool keep_alive_;
     Rng rng_;
-    std::string params_;   // scratch: one hit's query string
-    std::string body_;     // scratch: POST body
+    std::string params_;  // scratch: one hit's query string
+    std::string body_;    // scratch: POST body
 };
 
 }  // namespace mgw::bench

@@ -11,8 +11,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <cmath>
@@ -89,14 +89,16 @@ private:
         if (ec) return fail(ec, "write");
         parser_.emplace();
         parser_->body_limit(16u << 20);
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Connection::on_read, shared_from_this()));
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&Connection::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) return fail(ec, "read");
         const auto now = Clock::now();
         auto& s = w_.stats_;
-        s.latency.record(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - origin_).count()));
+        s.latency.record(
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - origin_).count()));
         s.last_completion = now;
         ++s.completed;
         const unsigned status = parser_->get().result_int();
@@ -164,9 +166,7 @@ private:
 namespace {
 
 // A per-worker seed, so that threads send different visitor ids.
-std::uint64_t worker_seed(std::uint64_t seed, unsigned index) {
-    return seed * 0x9e3779b97f4a7c15ull + index + 1;
-}
+std::uint64_t worker_seed(std::uint64_t seed, unsigned index) { return seed * 0x9e3779b97f4a7c15ull + index + 1; }
 
 }  // namespace
 
@@ -184,7 +184,8 @@ std::optional<Worker::Slot> Worker::claim() {
     const auto now = Clock::now();
     if (now >= ctl_.deadline) return std::nullopt;
     if (cfg_.rate <= 0) {
-        if (cfg_.requests > 0 && ctl_.claimed.fetch_add(1, std::memory_order_relaxed) >= cfg_.requests) return std::nullopt;
+        if (cfg_.requests > 0 && ctl_.claimed.fetch_add(1, std::memory_order_relaxed) >= cfg_.requests)
+            return std::nullopt;
         return Slot{};
     }
     if (slot_budget_ > 0 && next_slot_ >= slot_budget_) return std::nullopt;

@@ -87,7 +87,8 @@ void parse_url(const std::string& url, RunConfig& run) {
     const auto slash = rest.find('/');
     const std::string hostport = rest.substr(0, slash);
     run.path = slash == std::string::npos ? "/matomo.php" : rest.substr(slash);
-    if (run.path.find_first_of("?#") != std::string::npos) throw UsageError{"--url: give the path without a query string"};
+    if (run.path.find_first_of("?#") != std::string::npos)
+        throw UsageError{"--url: give the path without a query string"};
     std::string host = hostport;
     std::string port = "80";
     if (hostport.starts_with('[')) {
@@ -103,7 +104,8 @@ void parse_url(const std::string& url, RunConfig& run) {
     boost::system::error_code ec;
     const auto addr = boost::asio::ip::make_address(address, ec);
     if (ec || !addr.is_loopback())
-        throw UsageError{"--url: host '" + host + "' is not a loopback address; the load generator only loads this machine"};
+        throw UsageError{"--url: host '" + host +
+                         "' is not a loopback address; the load generator only loads this machine"};
     run.endpoint = {addr, number<unsigned short>("--url port", port)};
     run.host_header = hostport;
 }
@@ -125,14 +127,20 @@ Options parse_args(int argc, char** argv) {
             std::cout << kUsage;
             std::exit(0);
         } else if (flag == "--url") o.url = value;
-        else if (flag == "--connections") { o.run.connections = number<unsigned>(flag, value); have_connections = true; }
-        else if (flag == "--threads") o.run.threads = number<unsigned>(flag, value);
-        else if (flag == "--duration") { o.duration_s = number<double>(flag, value); have_duration = true; }
-        else if (flag == "--requests") o.run.requests = number<std::uint64_t>(flag, value);
+        else if (flag == "--connections") {
+            o.run.connections = number<unsigned>(flag, value);
+            have_connections = true;
+        } else if (flag == "--threads") o.run.threads = number<unsigned>(flag, value);
+        else if (flag == "--duration") {
+            o.duration_s = number<double>(flag, value);
+            have_duration = true;
+        } else if (flag == "--requests") o.run.requests = number<std::uint64_t>(flag, value);
         else if (flag == "--rate") o.run.rate = number<double>(flag, value);
         else if (flag == "--timeout-ms") o.run.timeout = std::chrono::milliseconds(number<unsigned>(flag, value));
-        else if (flag == "--seed") { o.run.seed = number<std::uint64_t>(flag, value); have_seed = true; }
-        else if (flag == "--label") o.label = value;
+        else if (flag == "--seed") {
+            o.run.seed = number<std::uint64_t>(flag, value);
+            have_seed = true;
+        } else if (flag == "--label") o.label = value;
         else if (flag == "--json") o.json_file = value;
         else if (flag == "--verify-redis") o.verify_url = value;
         else if (flag == "--smoke") o.smoke = true;
@@ -146,7 +154,10 @@ Options parse_args(int argc, char** argv) {
         } else throw UsageError{"unknown option " + flag};
     }
     if (o.smoke) {
-        if (!have_duration && o.run.requests == 0) { o.duration_s = 2; have_duration = true; }
+        if (!have_duration && o.run.requests == 0) {
+            o.duration_s = 2;
+            have_duration = true;
+        }
         if (!have_connections) o.run.connections = 2;
         if (!have_mix) o.run.mix = Mix::realistic;
     }
@@ -187,19 +198,22 @@ struct Verification {
 void print_report(const Options& o, const WorkerStats& s, double elapsed, double cpu_s, const Verification& v) {
     const auto& run = o.run;
     std::printf("matomo-loadgen: %s, %s, %u connections, %u thread%s, keep-alive %s, mix %s\n", o.url.c_str(),
-                run.rate > 0 ? ("open loop at " + std::to_string(static_cast<long long>(run.rate)) + " requests/s").c_str()
-                             : "closed loop",
+                run.rate > 0
+                    ? ("open loop at " + std::to_string(static_cast<long long>(run.rate)) + " requests/s").c_str()
+                    : "closed loop",
                 run.connections, run.threads, run.threads == 1 ? "" : "s", run.keep_alive ? "on" : "off",
                 run.mix == Mix::pageview ? "pageview" : "realistic");
     std::printf("  elapsed    %.2f s (load generator CPU %.2f s)\n", elapsed, cpu_s);
     std::printf("  requests   %llu sent, %llu completed, %llu 2xx: %.1f requests/s\n",
                 static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.completed),
                 static_cast<unsigned long long>(s.ok), static_cast<double>(s.completed) / elapsed);
-    std::printf("  hits       %llu sent, %llu acknowledged: %.1f hits/s\n", static_cast<unsigned long long>(s.hits_sent),
-                static_cast<unsigned long long>(s.hits_acknowledged), static_cast<double>(s.hits_acknowledged) / elapsed);
+    std::printf("  hits       %llu sent, %llu acknowledged: %.1f hits/s\n",
+                static_cast<unsigned long long>(s.hits_sent), static_cast<unsigned long long>(s.hits_acknowledged),
+                static_cast<double>(s.hits_acknowledged) / elapsed);
     if (run.rate > 0)
         std::printf("  schedule   %llu requests due, %llu not sent before the end\n",
-                    static_cast<unsigned long long>(s.scheduled), static_cast<unsigned long long>(s.scheduled - std::min(s.scheduled, s.sent)));
+                    static_cast<unsigned long long>(s.scheduled),
+                    static_cast<unsigned long long>(s.scheduled - std::min(s.scheduled, s.sent)));
     const auto& h = s.latency;
     std::printf("  latency    p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  p99.9 %.3f ms  max %.3f ms  (mean %.3f ms%s)\n",
                 ms(h.quantile(0.5)), ms(h.quantile(0.9)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(h.max()),
@@ -209,12 +223,15 @@ void print_report(const Options& o, const WorkerStats& s, double elapsed, double
     for (const auto& [code, n] : s.status) std::printf(" %u: %llu", code, static_cast<unsigned long long>(n));
     std::printf("\n  transport ");
     if (s.transport_errors.empty()) std::printf(" no errors");
-    for (const auto& [what, n] : s.transport_errors) std::printf(" [%s] %llu", what.c_str(), static_cast<unsigned long long>(n));
+    for (const auto& [what, n] : s.transport_errors)
+        std::printf(" [%s] %llu", what.c_str(), static_cast<unsigned long long>(n));
     std::printf("\n");
     if (run.mix == Mix::realistic) {
         std::printf("  kinds     ");
         for (std::size_t i = 0; i < kKinds; ++i)
-            if (s.kinds[i]) std::printf(" %s %llu", std::string(kind_name(static_cast<Kind>(i))).c_str(), static_cast<unsigned long long>(s.kinds[i]));
+            if (s.kinds[i])
+                std::printf(" %s %llu", std::string(kind_name(static_cast<Kind>(i))).c_str(),
+                            static_cast<unsigned long long>(s.kinds[i]));
         std::printf("\n");
     }
     if (v.done) {
@@ -222,9 +239,11 @@ void print_report(const Options& o, const WorkerStats& s, double elapsed, double
             std::printf("  redis      cannot count: %s\n", v.error.c_str());
         } else {
             std::printf("  redis      acknowledged %llu, queued %llu (%llu values, %llu bytes, %llu undecodable): %s\n",
-                        static_cast<unsigned long long>(s.hits_acknowledged), static_cast<unsigned long long>(v.queued()),
+                        static_cast<unsigned long long>(s.hits_acknowledged),
+                        static_cast<unsigned long long>(v.queued()),
                         static_cast<unsigned long long>(v.after.values - std::min(v.after.values, v.before.values)),
-                        static_cast<unsigned long long>(v.after.value_bytes - std::min(v.after.value_bytes, v.before.value_bytes)),
+                        static_cast<unsigned long long>(v.after.value_bytes -
+                                                        std::min(v.after.value_bytes, v.before.value_bytes)),
                         static_cast<unsigned long long>(v.after.undecodable),
                         v.queued() == s.hits_acknowledged && v.after.undecodable == 0 ? "OK" : "MISMATCH");
         }
@@ -245,14 +264,17 @@ json::object to_json(const Options& o, const WorkerStats& s, double elapsed, dou
     j["mix"] = run.mix == Mix::pageview ? "pageview" : "realistic";
     j["duration_s"] = o.duration_s;
     j["elapsed_s"] = elapsed;
-    j["requests"] = {{"sent", s.sent}, {"completed", s.completed}, {"ok", s.ok},
+    j["requests"] = {{"sent", s.sent},
+                     {"completed", s.completed},
+                     {"ok", s.ok},
                      {"per_second", static_cast<double>(s.completed) / elapsed}};
-    j["hits"] = {{"sent", s.hits_sent}, {"acknowledged", s.hits_acknowledged},
+    j["hits"] = {{"sent", s.hits_sent},
+                 {"acknowledged", s.hits_acknowledged},
                  {"per_second", static_cast<double>(s.hits_acknowledged) / elapsed}};
     const auto& h = s.latency;
-    j["latency_ms"] = {{"min", ms(h.min())}, {"mean", h.mean() / 1e6}, {"p50", ms(h.quantile(0.5))},
-                       {"p90", ms(h.quantile(0.9))}, {"p99", ms(h.quantile(0.99))},
-                       {"p99_9", ms(h.quantile(0.999))}, {"max", ms(h.max())}};
+    j["latency_ms"] = {{"min", ms(h.min())},         {"mean", h.mean() / 1e6},      {"p50", ms(h.quantile(0.5))},
+                       {"p90", ms(h.quantile(0.9))}, {"p99", ms(h.quantile(0.99))}, {"p99_9", ms(h.quantile(0.999))},
+                       {"max", ms(h.max())}};
     json::object status;
     for (const auto& [code, n] : s.status) status[std::to_string(code)] = n;
     j["status"] = std::move(status);
@@ -264,7 +286,7 @@ json::object to_json(const Options& o, const WorkerStats& s, double elapsed, dou
         if (s.kinds[i]) kinds[kind_name(static_cast<Kind>(i))] = s.kinds[i];
     j["requests_by_kind"] = std::move(kinds);
     j["connects"] = s.connects;
-    j["loadgen_cpu_s"] = cpu_s;   // this process's CPU during the load, for the machine-sharing picture
+    j["loadgen_cpu_s"] = cpu_s;  // this process's CPU during the load, for the machine-sharing picture
     if (run.rate > 0) j["schedule"] = {{"due", s.scheduled}, {"unsent", s.scheduled - std::min(s.scheduled, s.sent)}};
     if (v.done) {
         json::object r;
@@ -278,7 +300,7 @@ json::object to_json(const Options& o, const WorkerStats& s, double elapsed, dou
             r["undecodable"] = v.after.undecodable;
             r["used_memory_before"] = v.before.used_memory;
             r["used_memory_after"] = v.after.used_memory;
-            r["redis_cpu_s"] = v.after.cpu_seconds - v.before.cpu_seconds;   // Redis CPU during the run
+            r["redis_cpu_s"] = v.after.cpu_seconds - v.before.cpu_seconds;  // Redis CPU during the run
             r["match"] = v.queued() == s.hits_acknowledged && v.after.undecodable == 0;
         }
         j["redis"] = std::move(r);
@@ -307,7 +329,8 @@ int run(const Options& o) {
     ctl.interrupted = &g_interrupted;
     std::vector<std::unique_ptr<Worker>> workers;
     for (unsigned t = 0; t < cfg.threads; ++t)
-        workers.push_back(std::make_unique<Worker>(cfg, ctl, t, cfg.connections / cfg.threads + (t < cfg.connections % cfg.threads ? 1 : 0)));
+        workers.push_back(std::make_unique<Worker>(
+            cfg, ctl, t, cfg.connections / cfg.threads + (t < cfg.connections % cfg.threads ? 1 : 0)));
     const double cpu_before = own_cpu_seconds();
     ctl.start = Clock::now();
     const double limit_s = o.duration_s > 0 ? o.duration_s : kMaxRunSeconds;
@@ -337,7 +360,8 @@ int run(const Options& o) {
     if (v.done && (!v.error.empty() || v.queued() != total->hits_acknowledged || v.after.undecodable != 0)) rc = 1;
     if (g_interrupted.load()) rc = rc ? rc : 130;
     if (o.smoke) {
-        const bool clean = total->transport_errors.empty() && total->ok == total->completed && total->completed == total->sent;
+        const bool clean =
+            total->transport_errors.empty() && total->ok == total->completed && total->completed == total->sent;
         if (!clean || total->hits_acknowledged == 0) {
             std::fprintf(stderr, "matomo-loadgen: smoke run failed: %s\n",
                          total->hits_acknowledged == 0 ? "nothing acknowledged" : "errors or non-2xx answers");

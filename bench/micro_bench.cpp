@@ -32,7 +32,8 @@ constexpr std::string_view kQuery =
     "urlref=https%3A%2F%2Fwww.google.com%2F&_id=5c9b4f1a8e2d7c30&_idn=0&send_image=0&_refts=1729766400&"
     "_ref=https%3A%2F%2Fwww.google.com%2F&pdf=1&qt=0&realp=0&wma=0&fla=0&java=0&ag=0&cookie=1&res=1920x1080&"
     "dimension1=pro&pv_id=a1B2c3&pf_net=12&pf_srv=48&pf_tfr=3&pf_dm1=210&pf_dm2=95&pf_onl=2&"
-    "uadata=%7B%22fullVersionList%22%3A%5B%7B%22brand%22%3A%22Chromium%22%2C%22version%22%3A%22119.0.6045.159%22%7D%5D%2C"
+    "uadata=%7B%22fullVersionList%22%3A%5B%7B%22brand%22%3A%22Chromium%22%2C%22version%22%3A%22119.0.6045.159%22%7D%5D%"
+    "2C"
     "%22mobile%22%3Afalse%2C%22platform%22%3A%22Linux%22%7D";
 
 mgw::queue::RequestSet one_hit_set() {
@@ -87,7 +88,8 @@ double writer_hits_per_second(std::uint16_t port, const std::string& value, std:
         ioc.run();
     });
     const auto ready_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!writer.ready() && std::chrono::steady_clock::now() < ready_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    while (!writer.ready() && std::chrono::steady_clock::now() < ready_deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     double rate = 0;
     if (writer.ready()) {
         std::atomic<std::size_t> done{0}, ok{0}, in_flight{0};
@@ -125,24 +127,30 @@ TEST_CASE("per-hit pieces") {
         mgw::php::parse_str(kQuery, out);
         return out.size();
     };
-    BENCHMARK("queue choice, visitor id, 16 queues") { return mgw::queue::choose_queue(hit, "203.0.113.0", "", choice); };
+    BENCHMARK("queue choice, visitor id, 16 queues") {
+        return mgw::queue::choose_queue(hit, "203.0.113.0", "", choice);
+    };
     BENCHMARK("encode_json, one-hit request set") { return mgw::queue::encode_json(set).size(); };
     for (int level = 0; level <= 9; ++level) {
-        BENCHMARK("compress_value level " + std::to_string(level)) { return mgw::queue::compress_value(json, level).size(); };
+        BENCHMARK("compress_value level " + std::to_string(level)) {
+            return mgw::queue::compress_value(json, level).size();
+        };
     }
 }
 
 TEST_CASE("bytes per one-hit set, by compression level") {
     const std::string json = mgw::queue::encode_json(one_hit_set());
     std::printf("\n%-6s %-10s\n", "level", "bytes");
-    for (int level = 0; level <= 9; ++level) std::printf("%-6d %-10zu\n", level, mgw::queue::compress_value(json, level).size());
+    for (int level = 0; level <= 9; ++level)
+        std::printf("%-6d %-10zu\n", level, mgw::queue::compress_value(json, level).size());
     CHECK(mgw::queue::compress_value(json, 0) == json);
 }
 
 TEST_CASE("writer hits/s against a local redis-server, by compression level") {
     LocalRedis redis;
     const std::string json = mgw::queue::encode_json(one_hit_set());
-    std::printf("\n%-6s %-8s %-12s\n", "level", "bytes", "writer hits/s (one connection, 200,000 sets, 4,096 in flight)");
+    std::printf("\n%-6s %-8s %-12s\n", "level", "bytes",
+                "writer hits/s (one connection, 200,000 sets, 4,096 in flight)");
     for (int level : {0, 1, 3, 6, 9}) {
         const std::string value = mgw::queue::compress_value(json, level);
         const double rate = writer_hits_per_second(redis.port, value, 200000, 4096);

@@ -3,11 +3,11 @@
 // and parsed with Boost.JSON, independently of the gateway's encoder.
 #include "bench/redis_count.hpp"
 
+#include <hiredis/hiredis.h>
+#include <libdeflate.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <hiredis/hiredis.h>
-#include <libdeflate.h>
 
 #include <charconv>
 #include <memory>
@@ -33,7 +33,8 @@ Reply command(redisContext* c, const std::vector<std::string>& args) {
         argv.push_back(a.data());
         lens.push_back(a.size());
     }
-    return Reply(static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+    return Reply(
+        static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data())));
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -61,7 +62,7 @@ double info_field(std::string_view text, std::string_view name) {
 // Number of hits in one queue value, or -1 when it cannot be decoded.
 long long hits_in_value(std::string_view v, libdeflate_decompressor* d, std::string& scratch) {
     std::string_view json = v;
-    if (!v.empty() && v.front() != '{') {   // zlib stream (gzcompress); level 0 values are plain JSON
+    if (!v.empty() && v.front() != '{') {  // zlib stream (gzcompress); level 0 values are plain JSON
         std::size_t cap = std::max<std::size_t>(4096, v.size() * 8);
         for (;;) {
             scratch.resize(cap);
@@ -157,9 +158,9 @@ std::optional<RedisTarget> parse_redis_url(std::string_view url, std::string& er
 bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error) {
     out = {};
     const timeval tv{5, 0};
-    std::unique_ptr<redisContext, ContextFree> ctx(
-        target.unix_path.empty() ? redisConnectWithTimeout(target.host.c_str(), target.port, tv)
-                                 : redisConnectUnixWithTimeout(target.unix_path.c_str(), tv));
+    std::unique_ptr<redisContext, ContextFree> ctx(target.unix_path.empty()
+                                                       ? redisConnectWithTimeout(target.host.c_str(), target.port, tv)
+                                                       : redisConnectUnixWithTimeout(target.unix_path.c_str(), tv));
     if (!ctx || ctx->err) {
         error = ctx ? ctx->errstr : "cannot allocate a Redis context";
         return false;
@@ -183,7 +184,7 @@ bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error
         out.cpu_seconds = info_field(text, "used_cpu_user:") + info_field(text, "used_cpu_sys:");
     }
 
-    std::set<std::string> keys;   // SCAN may return a key more than once
+    std::set<std::string> keys;  // SCAN may return a key more than once
     std::string cursor = "0";
     do {
         auto r = command(ctx.get(), {"SCAN", cursor, "MATCH", "trackingQueueV1*", "COUNT", "1000"});
@@ -197,14 +198,14 @@ bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error
             keys.emplace(r->element[1]->element[i]->str, r->element[1]->element[i]->len);
     } while (cursor != "0");
 
-    std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(
-        libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+    std::unique_ptr<libdeflate_decompressor, void (*)(libdeflate_decompressor*)> d(libdeflate_alloc_decompressor(),
+                                                                                   libdeflate_free_decompressor);
     std::string scratch;
     constexpr long long kChunk = 1000;
     for (const auto& key : keys) {
         auto type = command(ctx.get(), {"TYPE", key});
         if (!check(type, "TYPE")) return false;
-        if (std::string_view(type->str, type->len) != "list") continue;   // e.g. a lock key
+        if (std::string_view(type->str, type->len) != "list") continue;  // e.g. a lock key
         ++out.lists;
         for (long long start = 0;; start += kChunk) {
             auto r = command(ctx.get(), {"LRANGE", key, std::to_string(start), std::to_string(start + kChunk - 1)});
@@ -226,7 +227,8 @@ bool count_queued(const RedisTarget& target, QueueCount& out, std::string& error
     }
 
     if (auto info = command(ctx.get(), {"INFO", "memory"}); info && info->type == REDIS_REPLY_STRING)
-        out.used_memory = static_cast<std::uint64_t>(info_field(std::string_view(info->str, info->len), "used_memory:"));
+        out.used_memory =
+            static_cast<std::uint64_t>(info_field(std::string_view(info->str, info->len), "used_memory:"));
     return true;
 }
 

@@ -21,7 +21,7 @@ using Setter = std::function<std::optional<std::string>(Options&, const std::str
 using Getter = std::function<std::string(const Options&)>;
 
 struct Option {
-    std::string name;        // flag without "--"; env is MATOMO_GATEWAY_<NAME>, file key <name> with '_'
+    std::string name;  // flag without "--"; env is MATOMO_GATEWAY_<NAME>, file key <name> with '_'
     std::string help;
     Setter set;
     Getter get;
@@ -76,12 +76,21 @@ std::string join_list(const std::vector<std::string>& v) {
 
 const std::vector<Option>& table() {
     static const std::vector<Option> t = {
-        {"listen", "tracking listener HOST:PORT", [](Options& o, const std::string& v) { o.server.listen = v; return std::optional<std::string>{}; },
+        {"listen", "tracking listener HOST:PORT",
+         [](Options& o, const std::string& v) {
+             o.server.listen = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.server.listen; }},
         {"admin-listen", "admin listener for /livez, /readyz, /metrics (keep it private)",
-         [](Options& o, const std::string& v) { o.server.admin_listen = v; return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.server.admin_listen = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.server.admin_listen; }},
-        {"redis", "redis://[user:password@]host:port/db, unix:///path?db=N, redis-sentinel://host:port[,...]/db?master=NAME or redis-cluster://host:port[,...]",
+        {"redis",
+         "redis://[user:password@]host:port/db, unix:///path?db=N, redis-sentinel://host:port[,...]/db?master=NAME or "
+         "redis-cluster://host:port[,...]",
          [](Options& o, const std::string& v) {
              o.redis_url = v;
              return queue::parse_redis_url(v, o.redis);
@@ -126,19 +135,26 @@ const std::vector<Option>& table() {
         {"redis-reply-timeout-ms", "no Redis reply for this long: the connection is dropped and rebuilt",
          [](Options& o, const std::string& v) { return parse_ms(v, o.redis.reply_timeout); },
          [](const Options& o) { return std::to_string(o.redis.reply_timeout.count()); }},
-        {"redis-wait-replicas", "acknowledge a hit only once this many Redis replicas have it (WAIT); 1 with Sentinel avoids losing hits in a failover",
+        {"redis-wait-replicas",
+         "acknowledge a hit only once this many Redis replicas have it (WAIT); 1 with Sentinel avoids losing hits in a "
+         "failover",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.wait_replicas, 0, 16); },
          [](const Options& o) { return std::to_string(o.redis.wait_replicas); }},
         {"redis-wait-timeout-ms", "how long WAIT may take before the batch is answered 503",
          [](Options& o, const std::string& v) { return parse_ms(v, o.redis.wait_timeout); },
          [](const Options& o) { return std::to_string(o.redis.wait_timeout.count()); }},
-        {"redis-max-pending-bytes", "request-set bytes held waiting for Redis; over it sets go to the spool (--ack=redis: 503)",
+        {"redis-max-pending-bytes",
+         "request-set bytes held waiting for Redis; over it sets go to the spool (--ack=redis: 503)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.max_pending_bytes, 4096, 1LL << 40); },
          [](const Options& o) { return std::to_string(o.redis.max_pending_bytes); }},
-        {"redis-connections", "pipelined Redis connections; each queue always uses the same one, so its order holds (more than 1 only when one connection is the limit: docs/performance.md)",
+        {"redis-connections",
+         "pipelined Redis connections; each queue always uses the same one, so its order holds (more than 1 only when "
+         "one connection is the limit: docs/performance.md)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.connections, 1, 64); },
          [](const Options& o) { return std::to_string(o.redis.connections); }},
-        {"ack", "when a hit is answered 200/204: spool (stored in Redis or fsync'ed in the spool), redis (only once in Redis, 503 otherwise) or memory (at once; a crash loses what is not yet written)",
+        {"ack",
+         "when a hit is answered 200/204: spool (stored in Redis or fsync'ed in the spool), redis (only once in Redis, "
+         "503 otherwise) or memory (at once; a crash loses what is not yet written)",
          [](Options& o, const std::string& v) {
              if (v == "spool") o.durability.ack = spool::AckMode::spool;
              else if (v == "redis") o.durability.ack = spool::AckMode::redis;
@@ -161,10 +177,15 @@ const std::vector<Option>& table() {
         {"spool-max-bytes", "disk the spool may use; when full, hits Redis can't take get 503 and /readyz turns 503",
          [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.max_bytes, 65536, 1LL << 50); },
          [](const Options& o) { return std::to_string(o.durability.spool.max_bytes); }},
-        {"spool-segment-bytes", "size at which a spool segment file is closed; disk is freed a segment at a time (at most a quarter of spool-max-bytes)",
-         [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.segment_bytes, 4096, 1LL << 40); },
+        {"spool-segment-bytes",
+         "size at which a spool segment file is closed; disk is freed a segment at a time (at most a quarter of "
+         "spool-max-bytes)",
+         [](Options& o, const std::string& v) {
+             return parse_int(v, o.durability.spool.segment_bytes, 4096, 1LL << 40);
+         },
          [](const Options& o) { return std::to_string(o.durability.spool.segment_bytes); }},
-        {"spool-sync-interval-ms", "group commit: sets arriving within this window share one fdatasync (0: sync at once)",
+        {"spool-sync-interval-ms",
+         "group commit: sets arriving within this window share one fdatasync (0: sync at once)",
          [](Options& o, const std::string& v) { return parse_ms(v, o.durability.spool.sync_interval); },
          [](const Options& o) { return std::to_string(o.durability.spool.sync_interval.count()); }},
         {"spool-replay-rate", "request sets per second replayed from the spool into Redis once it takes writes again",
@@ -185,13 +206,16 @@ const std::vector<Option>& table() {
              else return std::optional<std::string>("must be compatible or strict");
              return std::optional<std::string>{};
          },
-         [](const Options& o) { return std::string(o.tracking.validation == gateway::Validation::strict ? "strict" : "compatible"); }},
+         [](const Options& o) {
+             return std::string(o.tracking.validation == gateway::Validation::strict ? "strict" : "compatible");
+         }},
         {"sites", "strict mode: comma-separated idsite allow-list (empty: any positive idsite)",
          [](Options& o, const std::string& v) {
              o.tracking.sites.clear();
              for (const auto& item : split_list(v)) {
                  std::int64_t id = 0;
-                 if (auto e = parse_int(item, id, 1, 1LL << 40)) return std::optional<std::string>("'" + item + "': " + *e);
+                 if (auto e = parse_int(item, id, 1, 1LL << 40))
+                     return std::optional<std::string>("'" + item + "': " + *e);
                  o.tracking.sites.push_back(id);
              }
              return std::optional<std::string>{};
@@ -202,7 +226,10 @@ const std::vector<Option>& table() {
              return s;
          }},
         {"cors-domains", "Matomo [General] cors_domains[], comma-separated; * allows any origin",
-         [](Options& o, const std::string& v) { o.tracking.cors_domains = split_list(v); return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.tracking.cors_domains = split_list(v);
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return join_list(o.tracking.cors_domains); }},
         {"third-party-cookie", "Matomo [Tracker] use_third_party_id_cookie: set and read the _pk_uid cookie",
          [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.third_party_cookie); },
@@ -215,10 +242,16 @@ const std::vector<Option>& table() {
          },
          [](const Options& o) { return o.tracking.third_party_cookie_name; }},
         {"cookie-path", "Matomo [Tracker] cookie_path",
-         [](Options& o, const std::string& v) { o.tracking.cookie_path = v; return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.tracking.cookie_path = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.tracking.cookie_path; }},
         {"cookie-domain", "Matomo [Tracker] cookie_domain",
-         [](Options& o, const std::string& v) { o.tracking.cookie_domain = v; return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.tracking.cookie_domain = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.tracking.cookie_domain; }},
         {"cookie-expire", "Matomo [Tracker] cookie_expire, seconds",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.cookie_expire, 0, 1LL << 40); },
@@ -230,7 +263,8 @@ const std::vector<Option>& table() {
              return std::optional<std::string>{};
          },
          [](const Options& o) { return o.tracking.ignore_cookie_name; }},
-        {"cdt-no-token-window", "Matomo tracking_requests_require_authentication_when_custom_timestamp_newer_than, seconds",
+        {"cdt-no-token-window",
+         "Matomo tracking_requests_require_authentication_when_custom_timestamp_newer_than, seconds",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.cdt_no_token_window, 0, 1LL << 40); },
          [](const Options& o) { return std::to_string(o.tracking.cdt_no_token_window); }},
         {"max-bulk-hits", "hits in one bulk request (over: 413)",
@@ -240,7 +274,10 @@ const std::vector<Option>& table() {
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.max_param_bytes, 16, 1LL << 30); },
          [](const Options& o) { return std::to_string(o.tracking.max_param_bytes); }},
         {"js-tracker-file", "matomo.js to serve at /matomo.js, /piwik.js and /js/ (unset: those paths answer 404)",
-         [](Options& o, const std::string& v) { o.server.js_tracker_file = v; return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.server.js_tracker_file = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.server.js_tracker_file; }},
         {"tracking-paths", "more comma-separated paths that behave like /matomo.php",
          [](Options& o, const std::string& v) {
@@ -254,11 +291,13 @@ const std::vector<Option>& table() {
          [](Options& o, const std::string& v) {
              o.edge.trusted_proxies = split_list(v);
              std::string error;
-             if (!gateway::TrustedProxies::parse(o.edge.trusted_proxies, error)) return std::optional<std::string>(error);
+             if (!gateway::TrustedProxies::parse(o.edge.trusted_proxies, error))
+                 return std::optional<std::string>(error);
              return std::optional<std::string>{};
          },
          [](const Options& o) { return join_list(o.edge.trusted_proxies); }},
-        {"proxy-headers", "client-IP headers honoured from trusted proxies, in order: forwarded, x-forwarded-for, x-real-ip",
+        {"proxy-headers",
+         "client-IP headers honoured from trusted proxies, in order: forwarded, x-forwarded-for, x-real-ip",
          [](Options& o, const std::string& v) {
              std::string error;
              if (!gateway::parse_proxy_headers(v, error)) return std::optional<std::string>(error);
@@ -266,17 +305,25 @@ const std::vector<Option>& table() {
              return std::optional<std::string>{};
          },
          [](const Options& o) { return o.edge.proxy_headers; }},
-        {"proxy-protocol", "expect HAProxy's PROXY protocol v1/v2 header (send-proxy) on every connection from a trusted proxy",
+        {"proxy-protocol",
+         "expect HAProxy's PROXY protocol v1/v2 header (send-proxy) on every connection from a trusted proxy",
          [](Options& o, const std::string& v) { return parse_bool(v, o.edge.proxy_protocol); },
          [](const Options& o) { return std::string(o.edge.proxy_protocol ? "true" : "false"); }},
         {"geoip-database", "City .mmdb (GeoIP2/GeoLite2 City, DB-IP City Lite); empty: no geolocation at the edge",
-         [](Options& o, const std::string& v) { o.edge.geoip_database = v; return std::optional<std::string>{}; },
+         [](Options& o, const std::string& v) {
+             o.edge.geoip_database = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.edge.geoip_database; }},
         {"geoip-check-interval-ms", "how often the database file is checked for a replacement (0: only on SIGHUP)",
          [](Options& o, const std::string& v) { return parse_ms(v, o.edge.geoip_check_interval); },
          [](const Options& o) { return std::to_string(o.edge.geoip_check_interval.count()); }},
-        {"matomo-token-file", "file holding a Write-access token_auth; with a geo database, hits carry the location as override parameters",
-         [](Options& o, const std::string& v) { o.edge.matomo_token_file = v; return std::optional<std::string>{}; },
+        {"matomo-token-file",
+         "file holding a Write-access token_auth; with a geo database, hits carry the location as override parameters",
+         [](Options& o, const std::string& v) {
+             o.edge.matomo_token_file = v;
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return o.edge.matomo_token_file; }},
         {"client-tokens", "pass: a client's own token_auth is queued for the worker to check (stock); reject: 403",
          [](Options& o, const std::string& v) {
@@ -285,7 +332,8 @@ const std::vector<Option>& table() {
              return std::optional<std::string>{};
          },
          [](const Options& o) { return std::string(o.tracking.reject_client_tokens ? "reject" : "pass"); }},
-        {"anonymize-ip-bytes", "IPv4 bytes zeroed before REMOTE_ADDR is queued (0..3); the raw IP then never reaches Redis",
+        {"anonymize-ip-bytes",
+         "IPv4 bytes zeroed before REMOTE_ADDR is queued (0..3); the raw IP then never reaches Redis",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.anonymize_ipv4_bytes, 0, 3); },
          [](const Options& o) { return std::to_string(o.tracking.anonymize_ipv4_bytes); }},
         {"anonymize-ipv6-level", "IPv6 anonymisation as Matomo: 0 none, 1 keep /64, 2 keep /48, 3 keep /24",
@@ -294,8 +342,12 @@ const std::vector<Option>& table() {
         {"honor-dnt", "drop hits whose DNT / X-Do-Not-Track asks for it (answered as usual, not queued)",
          [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.honor_dnt); },
          [](const Options& o) { return std::string(o.tracking.honor_dnt ? "true" : "false"); }},
-        {"strip-url-params", "comma-separated query parameters removed from url and urlref before queuing (e.g. email,token)",
-         [](Options& o, const std::string& v) { o.tracking.strip_url_params = split_list(v); return std::optional<std::string>{}; },
+        {"strip-url-params",
+         "comma-separated query parameters removed from url and urlref before queuing (e.g. email,token)",
+         [](Options& o, const std::string& v) {
+             o.tracking.strip_url_params = split_list(v);
+             return std::optional<std::string>{};
+         },
          [](const Options& o) { return join_list(o.tracking.strip_url_params); }},
         {"access-log", "JSON access log on stdout",
          [](Options& o, const std::string& v) { return parse_bool(v, o.server.access_log); },
@@ -305,11 +357,10 @@ const std::vector<Option>& table() {
              try {
                  std::size_t used = 0;
                  double d = std::stod(v, &used);
-                 if (used != v.size() || d < 0 || d > 1) return std::optional<std::string>("must be a number from 0 to 1");
+                 if (used != v.size() || d < 0 || d > 1)
+                     return std::optional<std::string>("must be a number from 0 to 1");
                  o.server.access_log_sample = d;
-             } catch (const std::exception&) {
-                 return std::optional<std::string>("must be a number from 0 to 1");
-             }
+             } catch (const std::exception&) { return std::optional<std::string>("must be a number from 0 to 1"); }
              return std::optional<std::string>{};
          },
          [](const Options& o) { return std::to_string(o.server.access_log_sample); }},

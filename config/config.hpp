@@ -16,8 +16,8 @@ enum class Action { run, help, version, check_config, options_table };
 struct LoadResult {
     Action action = Action::run;
     gateway::Options options;
-    std::string error;          // one line naming the offending option; empty when valid
-    std::string output;         // text to print for help / version / check-config
+    std::string error;   // one line naming the offending option; empty when valid
+    std::string output;  // text to print for help / version / check-config
 };
 
 // `env` maps variable names to values (main passes the process environment).

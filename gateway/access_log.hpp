@@ -7,11 +7,11 @@ namespace mgw::gateway {
 
 struct AccessRecord {
     std::string_view method;
-    std::string_view target;        // the query string is cut off before logging
+    std::string_view target;  // the query string is cut off before logging
     unsigned status;
     std::size_t bytes;
     double seconds;
-    std::string_view client_ip;     // logged with its last bytes masked
+    std::string_view client_ip;  // logged with its last bytes masked
     std::string_view outcome;
     std::string_view reason;
     std::string_view queues;

@@ -36,7 +36,8 @@ private:
         parser_->header_limit(8192);
         parser_->body_limit(0);
         stream_.expires_after(std::chrono::seconds(10));
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
+        http::async_read(stream_, buffer_, *parser_,
+                         beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {

@@ -8,13 +8,15 @@
 #include <functional>
 #include <string>
 
-namespace mgw::metrics { class Metrics; }
+namespace mgw::metrics {
+class Metrics;
+}
 
 namespace mgw::gateway {
 
 struct Readiness {
     bool ready = false;
-    std::string detail;   // why not, e.g. "redis unavailable" or "draining"
+    std::string detail;  // why not, e.g. "redis unavailable" or "draining"
 };
 
 class AdminServer {

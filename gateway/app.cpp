@@ -49,7 +49,8 @@ void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) 
 
 int run(const Options& opts) {
     set_log_level(opts.log_level);
-    const unsigned threads = opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads =
+        opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
     net::io_context ioc(static_cast<int>(threads));
     metrics::Metrics metrics;
     const queue::WriterLog writer_log = [](std::string_view level, std::string_view event, std::string_view detail) {
@@ -73,8 +74,10 @@ int run(const Options& opts) {
         metrics.on_scrape([&metrics, store = spool_store.get()] {
             const auto oldest = store->oldest_spooled_ms();
             const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
-            metrics.spool_oldest_age(oldest ? std::max(0.0, static_cast<double>(now - static_cast<long long>(oldest)) / 1000) : 0);
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+            metrics.spool_oldest_age(
+                oldest ? std::max(0.0, static_cast<double>(now - static_cast<long long>(oldest)) / 1000) : 0);
         });
     }
     spool::DurableSink durable(ioc.get_executor(), *redis, spool_store.get(), opts.durability, &metrics, writer_log);
@@ -100,7 +103,8 @@ int run(const Options& opts) {
     }
     if (!opts.edge.matomo_token_file.empty()) {
         std::string token;
-        if (auto error = read_token_file(opts.edge.matomo_token_file, token)) throw std::runtime_error("matomo-token-file: " + *error);
+        if (auto error = read_token_file(opts.edge.matomo_token_file, token))
+            throw std::runtime_error("matomo-token-file: " + *error);
         shared.gateway_token = std::move(token);
     }
     if (!opts.server.js_tracker_file.empty()) {
@@ -113,7 +117,8 @@ int run(const Options& opts) {
     tracking.listen(opts.server.listen);
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready()) return {false, durable.spool_full() ? "redis unavailable and spool full" : "redis unavailable"};
+        if (!writer.ready())
+            return {false, durable.spool_full() ? "redis unavailable and spool full" : "redis unavailable"};
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         return {true, {}};
     });

@@ -107,7 +107,7 @@ std::optional<IpAddress> parse_hop(std::string_view s) {
     auto last_colon = s.rfind(':');
     if (last_colon != std::string_view::npos) {
         auto last_dot = s.rfind('.');
-        bool v4_port = last_dot != std::string_view::npos && last_colon > last_dot;   // 192.0.2.1:80
+        bool v4_port = last_dot != std::string_view::npos && last_colon > last_dot;        // 192.0.2.1:80
         bool one_colon = last_dot == std::string_view::npos && s.find(':') == last_colon;  // host:port
         if (v4_port || one_colon) s = s.substr(0, last_colon);
     }
@@ -225,9 +225,8 @@ std::optional<TrustedProxies> TrustedProxies::parse(const std::vector<std::strin
 }
 
 bool TrustedProxies::contains(const IpAddress& ip) const {
-    return std::any_of(blocks_.begin(), blocks_.end(), [&](const Block& b) {
-        return b.network.v4 == ip.v4 && prefix_equal(b.network, ip, b.prefix);
-    });
+    return std::any_of(blocks_.begin(), blocks_.end(),
+                       [&](const Block& b) { return b.network.v4 == ip.v4 && prefix_equal(b.network, ip, b.prefix); });
 }
 
 bool TrustedProxies::contains(std::string_view address) const {

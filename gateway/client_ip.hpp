@@ -65,8 +65,7 @@ struct ClientIpOptions {
     // Operators should list only the header their proxy actually (over)writes: a proxy that
     // appends X-Forwarded-For but passes a client's Forwarded untouched would let that client choose
     // its address if Forwarded is honoured too.
-    std::vector<ProxyHeader> headers = {ProxyHeader::forwarded, ProxyHeader::x_forwarded_for,
-                                        ProxyHeader::x_real_ip};
+    std::vector<ProxyHeader> headers = {ProxyHeader::forwarded, ProxyHeader::x_forwarded_for, ProxyHeader::x_real_ip};
 };
 
 // All values of one header field, in the order received (case-insensitive name). With Beast:
@@ -78,9 +77,9 @@ using HeaderValues = std::function<std::vector<std::string_view>(std::string_vie
 enum class ClientIpSource { peer, forwarded, x_forwarded_for, x_real_ip };
 
 struct ClientIpResult {
-    std::string ip;                              // canonical text: REMOTE_ADDR and the queue md5 use it
+    std::string ip;  // canonical text: REMOTE_ADDR and the queue md5 use it
     ClientIpSource source = ClientIpSource::peer;
-    bool malformed = false;                      // an entry that is no address stopped the walk
+    bool malformed = false;  // an entry that is no address stopped the walk
 };
 
 // Untrusted (or unparsable) peer: the peer. Trusted peer: walk the first honoured header present from

@@ -23,8 +23,8 @@ std::optional<std::string> read_token_file(const std::string& path, std::string&
     return std::nullopt;
 }
 
-std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo, const TrackingOptions& opts,
-                                       std::int64_t now) {
+std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo,
+                                       const TrackingOptions& opts, std::int64_t now) {
     std::size_t removed = 0;
     // Names are matched after PHP name normalisation, whatever the value's type (cip[]=... too).
     for (auto name : {"token_auth", "cip", "country", "region", "city", "lat", "long"}) removed += hit.erase(name);

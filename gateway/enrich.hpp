@@ -16,11 +16,11 @@ namespace mgw::gateway {
 
 // What the session knows about the request before the pure tracking part runs.
 struct EdgeContext {
-    std::string_view client_ip;                   // resolved client IP, canonical (geo looks this up)
-    std::string_view remote_addr;                 // REMOTE_ADDR as queued: anonymised when configured
-    bool https = false;                           // X-Forwarded-Proto: https from a trusted proxy
-    const geoip::GeoResult* geo = nullptr;        // lookup result, null when none (or geo off)
-    const std::string* gateway_token = nullptr;   // Write token of --matomo-token-file, null when none
+    std::string_view client_ip;                  // resolved client IP, canonical (geo looks this up)
+    std::string_view remote_addr;                // REMOTE_ADDR as queued: anonymised when configured
+    bool https = false;                          // X-Forwarded-Proto: https from a trusted proxy
+    const geoip::GeoResult* geo = nullptr;       // lookup result, null when none (or geo off)
+    const std::string* gateway_token = nullptr;  // Write token of --matomo-token-file, null when none
 };
 
 // Reads a token file: the first line, trimmed. An error message when unreadable or empty.
@@ -30,7 +30,7 @@ std::optional<std::string> read_token_file(const std::string& path, std::string&
 // token_auth, cip, country, region, city, lat, long, and a cdt / cdo older than the no-token window
 // (a recent cdt stays: the mobile SDKs send one without a token), then adds the geo parameters.
 // Returns the number of client parameters removed.
-std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo, const TrackingOptions& opts,
-                                       std::int64_t now);
+std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo,
+                                       const TrackingOptions& opts, std::int64_t now);
 
 }  // namespace mgw::gateway

@@ -5,8 +5,8 @@
 #include "queue/compressor.hpp"
 #include "queue/queue_choice.hpp"
 
-#include <boost/beast/http/field.hpp>
 #include <sys/stat.h>
+#include <boost/beast/http/field.hpp>
 
 #include <ctime>
 #include <fstream>
@@ -63,7 +63,8 @@ void JsTracker::respond(Response& res, const Request& req, bool head) const {
     res.set(http::field::expires, http_time(std::time(nullptr) + 864000));
     std::string_view inm = req[http::field::if_none_match];
     std::string_view ims = req[http::field::if_modified_since];
-    if ((!inm.empty() && inm.find(etag_) != std::string_view::npos) || (inm.empty() && !ims.empty() && ims == last_modified_)) {
+    if ((!inm.empty() && inm.find(etag_) != std::string_view::npos) ||
+        (inm.empty() && !ims.empty() && ims == last_modified_)) {
         res.result(http::status::not_modified);
         return;
     }

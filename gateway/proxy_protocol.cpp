@@ -150,8 +150,10 @@ ProxyHeaderResult parse_v2(std::string_view bytes) {
 
 ProxyHeaderResult parse_proxy_header(std::string_view bytes) {
     if (bytes.empty()) return {};
-    if (matches_prefix(bytes, kV1Prefix)) return bytes.size() < kV1Prefix.size() ? ProxyHeaderResult{} : parse_v1(bytes);
-    if (matches_prefix(bytes, kV2Signature)) return bytes.size() < kV2Signature.size() ? ProxyHeaderResult{} : parse_v2(bytes);
+    if (matches_prefix(bytes, kV1Prefix))
+        return bytes.size() < kV1Prefix.size() ? ProxyHeaderResult{} : parse_v1(bytes);
+    if (matches_prefix(bytes, kV2Signature))
+        return bytes.size() < kV2Signature.size() ? ProxyHeaderResult{} : parse_v2(bytes);
     return invalid(0, "proxy_header_missing");
 }
 

@@ -27,11 +27,11 @@ enum class ProxyParseStatus {
 struct ProxyHeaderResult {
     ProxyParseStatus status = ProxyParseStatus::need_more;
     std::size_t consumed = 0;
-    int version = 0;                          // 1 or 2 once recognised
-    bool is_local = false;                    // v2 LOCAL, UNSPEC/UNIX family, v1 UNKNOWN: use the socket peer
-    std::string source_address;               // canonical text (IPv4-mapped shown as IPv4); empty when is_local
+    int version = 0;             // 1 or 2 once recognised
+    bool is_local = false;       // v2 LOCAL, UNSPEC/UNIX family, v1 UNKNOWN: use the socket peer
+    std::string source_address;  // canonical text (IPv4-mapped shown as IPv4); empty when is_local
     std::optional<std::uint16_t> source_port;
-    std::string_view reason;                  // bounded label for logs and metrics when invalid
+    std::string_view reason;  // bounded label for logs and metrics when invalid
 };
 
 // Parses the header at the start of `bytes` (which may also hold the request that follows).

@@ -6,8 +6,8 @@
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mgw::gateway {
@@ -20,15 +20,15 @@ std::string_view tracking_gif();
 
 struct ResponseContext {
     const Request& req;
-    bool is_get;        // GET (Cache-Control: no-store); HEAD differs only by it and the body
+    bool is_get;  // GET (Cache-Control: no-store); HEAD differs only by it and the body
     bool is_head;
-    const std::vector<std::string>* cors_domains = nullptr;   // Matomo's [General] cors_domains[]
+    const std::vector<std::string>* cors_domains = nullptr;  // Matomo's [General] cors_domains[]
 };
 
-void respond_gif(Response& res, const ResponseContext& c, unsigned status = 200);   // R5 (and errors with a GIF)
-void respond_no_content(Response& res, const ResponseContext& c);                    // R4: 204 No Response
-void respond_no_hits(Response& res, const ResponseContext& c);                       // R2
-void respond_preflight(Response& res, const ResponseContext& c);                     // R1
+void respond_gif(Response& res, const ResponseContext& c, unsigned status = 200);  // R5 (and errors with a GIF)
+void respond_no_content(Response& res, const ResponseContext& c);                  // R4: 204 No Response
+void respond_no_hits(Response& res, const ResponseContext& c);                     // R2
+void respond_preflight(Response& res, const ResponseContext& c);                   // R1
 // A plain-text error (400/404/405/408/413/431/503) with a one-line reason.
 void respond_error(Response& res, const ResponseContext& c, unsigned status, std::string_view reason_text);
 // Tracking failure: status (e.g. 503) with GIF body unless send_image=0, plus Retry-After for 503.

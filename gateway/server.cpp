@@ -38,9 +38,7 @@ tcp::endpoint parse_endpoint(const std::string& host_port) {
         std::size_t used = 0;
         p = std::stoul(port, &used);
         if (used != port.size() || p > 65535) throw std::invalid_argument("port");
-    } catch (const std::exception&) {
-        throw std::invalid_argument("bad port in '" + host_port + "'");
-    }
+    } catch (const std::exception&) { throw std::invalid_argument("bad port in '" + host_port + "'"); }
     return {addr, static_cast<unsigned short>(p)};
 }
 

@@ -15,8 +15,12 @@
 #include <mutex>
 #include <unordered_map>
 
-namespace mgw::metrics { class Metrics; }
-namespace mgw::queue { class QueueSink; }
+namespace mgw::metrics {
+class Metrics;
+}
+namespace mgw::queue {
+class QueueSink;
+}
 
 namespace mgw::gateway {
 
@@ -29,18 +33,18 @@ struct ServerShared {
     const Options& opts;
     queue::QueueSink& writer;
     metrics::Metrics& metrics;
-    std::shared_ptr<const JsTracker> js;             // null when no tracker file is configured
-    TrustedProxies trusted;                          // --trusted-proxies
-    ClientIpOptions client_ip;                       // --proxy-headers
-    geoip::GeoProvider* geo = nullptr;               // null when geolocation is off
-    std::optional<std::string> gateway_token;        // --matomo-token-file
+    std::shared_ptr<const JsTracker> js;       // null when no tracker file is configured
+    TrustedProxies trusted;                    // --trusted-proxies
+    ClientIpOptions client_ip;                 // --proxy-headers
+    geoip::GeoProvider* geo = nullptr;         // null when geolocation is off
+    std::optional<std::string> gateway_token;  // --matomo-token-file
     std::atomic<bool> draining{false};
     // The last step of a drain: requests read from now on are answered 503 instead of handled, so
     // the writer can stop with nothing left that a client still waits for.
     std::atomic<bool> closing{false};
     std::atomic<std::size_t> connections{0};
-    std::atomic<std::size_t> busy{0};               // requests read and not yet answered
-    std::mutex mu;                                   // guards `sessions`
+    std::atomic<std::size_t> busy{0};  // requests read and not yet answered
+    std::mutex mu;                     // guards `sessions`
     std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
 };
 

@@ -84,9 +84,9 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::string peer_ip_;    // socket peer, or the PROXY header's source
-    std::string client_ip_;  // resolved for the current request (trusted proxy headers)
-    bool idle_ = true;       // waiting for the first byte of a next request
+    std::string peer_ip_;           // socket peer, or the PROXY header's source
+    std::string client_ip_;         // resolved for the current request (trusted proxy headers)
+    bool idle_ = true;              // waiting for the first byte of a next request
     bool drain_cancelled_ = false;  // the drain cancelled this idle connection's read
     bool first_request_ = true;
     // Per-request bookkeeping for metrics and the access log.

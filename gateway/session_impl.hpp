@@ -154,7 +154,7 @@ void BasicSession<Stream>::do_read() {
     if (shared_.draining && !first_request_) return close();
     idle_ = true;
     if (first_request_ || buffer_.size() > 0) return read_request();
-    parser_.reset();   // nothing of a next request yet (close_if_idle looks at the parser)
+    parser_.reset();  // nothing of a next request yet (close_if_idle looks at the parser)
     arm_read_timer(shared_.opts.server.idle_timeout);
     stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
@@ -374,7 +374,7 @@ void BasicSession<Stream>::finish_tracking(bool ok, bool overloaded) {
         outcome_ = "failed";
         // With a spool, only a full (or failing) spool refuses a set; without one, the writer's
         // memory budget does.
-        reason_ = !overloaded ? "redis_unavailable"
+        reason_ = !overloaded                                            ? "redis_unavailable"
                   : shared_.opts.durability.ack == spool::AckMode::redis ? "writer_overloaded"
                                                                          : "spool_full";
         shared_.metrics.hits_failed(hits_);

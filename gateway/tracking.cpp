@@ -27,13 +27,14 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // Request headers the worker consults (spec 2.6), copied as HTTP_* keys. Everything else, and in
 // particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
-constexpr std::array<std::string_view, 9> kCopiedHeaders = {
-    "User-Agent", "Accept-Language", "Referer", "DNT", "X-Do-Not-Track", "X-Purpose", "X-Moz", "Via",
-    "X-Requested-With"};
+constexpr std::array<std::string_view, 9> kCopiedHeaders = {"User-Agent",      "Accept-Language", "Referer", "DNT",
+                                                            "X-Do-Not-Track",  "X-Purpose",       "X-Moz",   "Via",
+                                                            "X-Requested-With"};
 
 std::string php_server_key(std::string_view header) {
     std::string key = "HTTP_";
-    for (char c : header) key.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    for (char c : header)
+        key.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     return key;
 }
 
@@ -118,11 +119,12 @@ std::vector<std::pair<std::string, std::string>> build_server_env(const Request&
     return env;
 }
 
-TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts, std::int64_t now) {
+TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts,
+                              std::int64_t now) {
     TrackingResult result;
     const auto method = req.method();
-    if (method == http::verb::options &&
-        (req.count(http::field::access_control_request_method) || req.count(http::field::access_control_request_headers))) {
+    if (method == http::verb::options && (req.count(http::field::access_control_request_method) ||
+                                          req.count(http::field::access_control_request_headers))) {
         result.kind = TrackingKind::preflight;
         return result;
     }
@@ -153,12 +155,11 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
     if (auto si = lookup("send_image")) result.send_image = *si != "0";
 
     std::vector<boost::json::object> hits;
-    std::optional<std::string> token;   // nullopt: JSON false
+    std::optional<std::string> token;  // nullopt: JSON false
     if (is_bulk(body)) {
         std::optional<std::string> json_token;
         switch (parse_bulk(body, opts, hits, json_token)) {
-            case BulkParse::ok:
-                break;
+            case BulkParse::ok: break;
             case BulkParse::invalid:
                 result = TrackingResult{};
                 result.reason = "bulk_invalid_json";
@@ -223,8 +224,8 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
 
     const bool strict = opts.validation == Validation::strict;
     const bool gateway_geo = edge.gateway_token && edge.geo;
-    std::vector<unsigned> order;                         // queue id of each set, in push order
-    std::vector<bool> by_gateway;                        // each set's token: the gateway's or the request's
+    std::vector<unsigned> order;   // queue id of each set, in push order
+    std::vector<bool> by_gateway;  // each set's token: the gateway's or the request's
     std::vector<std::vector<boost::json::object>> grouped;
     // One shared set per (queue, token owner): gateway-authorised and client-authorised hits never
     // share a set (spec 7.2 rule 3).
@@ -245,8 +246,8 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
             result.geo_added = true;
         }
         const bool has_token = client_token || gateway;
-        std::string_view problem = strict ? strict_reason(hit, has_token, opts, now)
-                                          : worker_exception_reason(hit, has_token, opts, now);
+        std::string_view problem =
+            strict ? strict_reason(hit, has_token, opts, now) : worker_exception_reason(hit, has_token, opts, now);
         if (strict && !problem.empty()) {
             result.reason = problem;
             ++result.rejected_hits;

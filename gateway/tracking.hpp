@@ -19,8 +19,8 @@ using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
 struct OutgoingSet {
     unsigned queue_id = 0;
-    std::string key;          // trackingQueueV1[_N]
-    std::string value;        // compressed (or plain) request-set JSON
+    std::string key;    // trackingQueueV1[_N]
+    std::string value;  // compressed (or plain) request-set JSON
     std::size_t hits = 0;
 };
 
@@ -33,19 +33,20 @@ enum class TrackingKind {
 
 struct TrackingResult {
     TrackingKind kind = TrackingKind::no_hits;
-    bool send_image = true;          // false: 204 instead of the GIF
+    bool send_image = true;  // false: 204 instead of the GIF
     std::vector<OutgoingSet> sets;
     std::size_t hits = 0;
-    unsigned status = 200;           // for reject
-    std::string_view reason;         // bounded label for logs and metrics, empty when none
-    std::size_t rejected_hits = 0;   // strict mode: hits of a bulk refused while others were queued
-    std::vector<std::string> set_cookies;   // third-party cookie mode: one Set-Cookie per queued hit
-    std::size_t params_removed = 0;         // client parameters removed from gateway-authorised hits
-    bool geo_added = false;                 // some hit carries the gateway's location parameters
+    unsigned status = 200;                 // for reject
+    std::string_view reason;               // bounded label for logs and metrics, empty when none
+    std::size_t rejected_hits = 0;         // strict mode: hits of a bulk refused while others were queued
+    std::vector<std::string> set_cookies;  // third-party cookie mode: one Set-Cookie per queued hit
+    std::size_t params_removed = 0;        // client parameters removed from gateway-authorised hits
+    bool geo_added = false;                // some hit carries the gateway's location parameters
 };
 
 // `edge` carries the resolved IP, what REMOTE_ADDR gets and the geo result; `now` is the enqueue time.
-TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts, std::int64_t now);
+TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts,
+                              std::int64_t now);
 
 // The env.server entries the worker reads (spec 2.6), from the request headers plus REMOTE_ADDR
 // and REQUEST_METHOD. Proxy headers are never copied (spec 5.4 item 3).

@@ -25,7 +25,8 @@ bool non_empty(const boost::json::object& hit, std::string_view name) {
 }
 
 bool blank(const std::optional<std::string>& v) {
-    return !v || std::all_of(v->begin(), v->end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+    return !v ||
+           std::all_of(v->begin(), v->end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
 // PHP intval(): optional sign and leading digits, 0 when none.
@@ -82,7 +83,8 @@ std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
         std::string digits;
         for (char c : zone.substr(1))
             if (c != ':') digits.push_back(c);
-        if (digits.size() == 4 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (digits.size() == 4 &&
+            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
             int off = std::stoi(digits.substr(0, 2)) * 3600 + std::stoi(digits.substr(2)) * 60;
             t += zone[0] == '+' ? -off : off;
         }
@@ -125,12 +127,14 @@ std::string_view worker_exception_reason(const boost::json::object& hit, bool ha
             auto t = parse_cdt(*cdt);
             if (t && *t <= now && now - *t >= opts.cdt_no_token_window) return "old_cdt_without_token";
         }
-        if (auto cdo = str(hit, "cdo"); cdo && php_intval(*cdo) >= opts.cdt_no_token_window) return "old_cdt_without_token";
+        if (auto cdo = str(hit, "cdo"); cdo && php_intval(*cdo) >= opts.cdt_no_token_window)
+            return "old_cdt_without_token";
     }
     if (present(hit, "e_c") || present(hit, "e_a") || present(hit, "e_n") || present(hit, "e_v")) {
         if (blank(str(hit, "e_c")) || blank(str(hit, "e_a"))) return "event_without_category_or_action";
     }
-    if ((present(hit, "c_n") || present(hit, "c_p") || present(hit, "c_t") || present(hit, "c_i")) && blank(str(hit, "c_n")))
+    if ((present(hit, "c_n") || present(hit, "c_p") || present(hit, "c_t") || present(hit, "c_i")) &&
+        blank(str(hit, "c_n")))
         return "content_without_name";
     for (const auto& kv : hit) {
         std::string_view k = kv.key();
@@ -145,7 +149,8 @@ std::string_view worker_exception_reason(const boost::json::object& hit, bool ha
 std::string_view strict_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
                                std::int64_t now) {
     auto idsite = str(hit, "idsite");
-    if (!idsite || idsite->empty() || !std::all_of(idsite->begin(), idsite->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+    if (!idsite || idsite->empty() ||
+        !std::all_of(idsite->begin(), idsite->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
         php_intval(*idsite) <= 0)
         return "idsite_invalid";
     if (!opts.sites.empty() && std::find(opts.sites.begin(), opts.sites.end(), php_intval(*idsite)) == opts.sites.end())

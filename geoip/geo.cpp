@@ -126,7 +126,8 @@ void read_nested(MMDB_entry_s& e, GeoResult& out) {
         }
     }
     if (auto c = get_string(e, city)) out.city = utf8_truncate(*c, 255);
-    if (auto loc = sub_entry(e, location, MMDB_DATA_TYPE_MAP)) set_location(out, get_number(*loc, lat), get_number(*loc, lon));
+    if (auto loc = sub_entry(e, location, MMDB_DATA_TYPE_MAP))
+        set_location(out, get_number(*loc, lat), get_number(*loc, lon));
 }
 
 void read_flat(MMDB_entry_s& e, std::string_view country_code, GeoResult& out) {

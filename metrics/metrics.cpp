@@ -43,119 +43,211 @@ std::string_view to_string(WriteOutcome o) {
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     using namespace prometheus;
     auto& reg = *registry_;
-    requests_family_ = &BuildCounter().Name("matomo_gateway_http_requests_total")
-                            .Help("HTTP requests answered, by endpoint and status code").Register(reg);
-    auto& dur = BuildHistogram().Name("matomo_gateway_http_request_duration_seconds")
-                    .Help("Time from a complete request to its response, by endpoint").Register(reg);
+    requests_family_ = &BuildCounter()
+                            .Name("matomo_gateway_http_requests_total")
+                            .Help("HTTP requests answered, by endpoint and status code")
+                            .Register(reg);
+    auto& dur = BuildHistogram()
+                    .Name("matomo_gateway_http_request_duration_seconds")
+                    .Help("Time from a complete request to its response, by endpoint")
+                    .Register(reg);
     for (std::size_t i = 0; i < requests_.size(); ++i) {
         std::string ep(to_string(static_cast<Endpoint>(i)));
-        for (unsigned s : kCommonStatuses) requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
+        for (unsigned s : kCommonStatuses)
+            requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
         durations_[i] = &dur.Add({{"endpoint", ep}}, kLatencyBuckets);
     }
-    auto& hits = BuildCounter().Name("matomo_gateway_hits_total")
-                     .Help("Tracking hits by outcome: queued (acknowledged: in Redis, or in the spool with --ack=spool) or failed (answered 5xx)")
+    auto& hits = BuildCounter()
+                     .Name("matomo_gateway_hits_total")
+                     .Help(
+                         "Tracking hits by outcome: queued (acknowledged: in Redis, or in the spool with --ack=spool) "
+                         "or failed (answered 5xx)")
                      .Register(reg);
     hits_queued_ = &hits.Add({{"outcome", "queued"}});
     hits_failed_ = &hits.Add({{"outcome", "failed"}});
-    rejected_family_ = &BuildCounter().Name("matomo_gateway_hits_rejected_total")
-                            .Help("Requests or hits refused at the edge, by reason").Register(reg);
-    auto& writes = BuildCounter().Name("matomo_gateway_redis_writes_total")
-                       .Help("RPUSH of one request set, by outcome").Register(reg);
+    rejected_family_ = &BuildCounter()
+                            .Name("matomo_gateway_hits_rejected_total")
+                            .Help("Requests or hits refused at the edge, by reason")
+                            .Register(reg);
+    auto& writes = BuildCounter()
+                       .Name("matomo_gateway_redis_writes_total")
+                       .Help("RPUSH of one request set, by outcome")
+                       .Register(reg);
     for (std::size_t i = 0; i < writes_.size(); ++i)
         writes_[i] = &writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}});
-    redis_latency_ = &BuildHistogram().Name("matomo_gateway_redis_write_duration_seconds")
-                          .Help("Time from handing a request set to the writer to its RPUSH reply").Register(reg)
+    redis_latency_ = &BuildHistogram()
+                          .Name("matomo_gateway_redis_write_duration_seconds")
+                          .Help("Time from handing a request set to the writer to its RPUSH reply")
+                          .Register(reg)
                           .Add({}, kLatencyBuckets);
-    redis_batch_ = &BuildHistogram().Name("matomo_gateway_redis_batch_commands")
-                        .Help("Commands sent to Redis in one pipelined write").Register(reg).Add({}, kBatchBuckets);
-    redis_up_ = &BuildGauge().Name("matomo_gateway_redis_up").Help("Redis connections ready (--redis-connections when all are up)")
-                     .Register(reg).Add({});
-    redis_reconnects_ = &BuildCounter().Name("matomo_gateway_redis_reconnects_total")
-                             .Help("Redis connections lost or refused").Register(reg).Add({});
-    auto& redirects = BuildCounter().Name("matomo_gateway_redis_cluster_redirects_total")
-                          .Help("Redis Cluster redirections followed, by kind (moved: the slot has a new owner; ask: it is being migrated)")
+    redis_batch_ = &BuildHistogram()
+                        .Name("matomo_gateway_redis_batch_commands")
+                        .Help("Commands sent to Redis in one pipelined write")
+                        .Register(reg)
+                        .Add({}, kBatchBuckets);
+    redis_up_ = &BuildGauge()
+                     .Name("matomo_gateway_redis_up")
+                     .Help("Redis connections ready (--redis-connections when all are up)")
+                     .Register(reg)
+                     .Add({});
+    redis_reconnects_ = &BuildCounter()
+                             .Name("matomo_gateway_redis_reconnects_total")
+                             .Help("Redis connections lost or refused")
+                             .Register(reg)
+                             .Add({});
+    auto& redirects = BuildCounter()
+                          .Name("matomo_gateway_redis_cluster_redirects_total")
+                          .Help(
+                              "Redis Cluster redirections followed, by kind (moved: the slot has a new owner; ask: it "
+                              "is being migrated)")
                           .Register(reg);
     redis_moved_ = &redirects.Add({{"kind", "moved"}});
     redis_ask_ = &redirects.Add({{"kind", "ask"}});
-    redis_pending_ = &BuildGauge().Name("matomo_gateway_redis_pending_bytes")
-                          .Help("Bytes of request sets waiting for their RPUSH reply").Register(reg).Add({});
-    auto& acked = BuildCounter().Name("matomo_gateway_sets_acknowledged_total")
-                      .Help("Request sets answered 200/204, by where they were at that moment (redis, spool, memory)").Register(reg);
+    redis_pending_ = &BuildGauge()
+                          .Name("matomo_gateway_redis_pending_bytes")
+                          .Help("Bytes of request sets waiting for their RPUSH reply")
+                          .Register(reg)
+                          .Add({});
+    auto& acked = BuildCounter()
+                      .Name("matomo_gateway_sets_acknowledged_total")
+                      .Help("Request sets answered 200/204, by where they were at that moment (redis, spool, memory)")
+                      .Register(reg);
     for (std::size_t i = 0; i < acked_.size(); ++i) {
         static constexpr const char* via[] = {"redis", "spool", "memory"};
         acked_[i] = &acked.Add({{"via", via[i]}});
     }
-    auto& appends = BuildCounter().Name("matomo_gateway_spool_appends_total")
-                        .Help("Request sets written to the spool, by outcome (ok, full, error)").Register(reg);
+    auto& appends = BuildCounter()
+                        .Name("matomo_gateway_spool_appends_total")
+                        .Help("Request sets written to the spool, by outcome (ok, full, error)")
+                        .Register(reg);
     for (std::size_t i = 0; i < spool_appends_.size(); ++i) {
         static constexpr const char* outcome[] = {"ok", "full", "error"};
         spool_appends_[i] = &appends.Add({{"outcome", outcome[i]}});
     }
-    spool_bytes_ = &BuildGauge().Name("matomo_gateway_spool_bytes").Help("Disk used by spool segments").Register(reg).Add({});
-    spool_records_ = &BuildGauge().Name("matomo_gateway_spool_records").Help("Request sets in the spool waiting for replay")
-                          .Register(reg).Add({});
-    spool_segments_ = &BuildGauge().Name("matomo_gateway_spool_segments").Help("Spool segment files").Register(reg).Add({});
-    spool_max_bytes_ = &BuildGauge().Name("matomo_gateway_spool_max_bytes").Help("Configured spool limit (--spool-max-bytes)")
-                            .Register(reg).Add({});
-    spool_oldest_age_ = &BuildGauge().Name("matomo_gateway_spool_oldest_age_seconds")
-                             .Help("Age of the oldest request set waiting in the spool (0 when empty)").Register(reg).Add({});
-    spool_fsync_ = &BuildHistogram().Name("matomo_gateway_spool_fsync_duration_seconds")
+    spool_bytes_ =
+        &BuildGauge().Name("matomo_gateway_spool_bytes").Help("Disk used by spool segments").Register(reg).Add({});
+    spool_records_ = &BuildGauge()
+                          .Name("matomo_gateway_spool_records")
+                          .Help("Request sets in the spool waiting for replay")
+                          .Register(reg)
+                          .Add({});
+    spool_segments_ =
+        &BuildGauge().Name("matomo_gateway_spool_segments").Help("Spool segment files").Register(reg).Add({});
+    spool_max_bytes_ = &BuildGauge()
+                            .Name("matomo_gateway_spool_max_bytes")
+                            .Help("Configured spool limit (--spool-max-bytes)")
+                            .Register(reg)
+                            .Add({});
+    spool_oldest_age_ = &BuildGauge()
+                             .Name("matomo_gateway_spool_oldest_age_seconds")
+                             .Help("Age of the oldest request set waiting in the spool (0 when empty)")
+                             .Register(reg)
+                             .Add({});
+    spool_fsync_ = &BuildHistogram()
+                        .Name("matomo_gateway_spool_fsync_duration_seconds")
                         .Help("One group commit: write and fdatasync of the sets gathered in the sync interval")
-                        .Register(reg).Add({}, kLatencyBuckets);
-    spool_replayed_ = &BuildCounter().Name("matomo_gateway_spool_replayed_total")
-                           .Help("Request sets moved from the spool into Redis").Register(reg).Add({});
-    spool_replay_failures_ = &BuildCounter().Name("matomo_gateway_spool_replay_failures_total")
-                                  .Help("Replay windows Redis did not take whole (retried after a pause)").Register(reg).Add({});
-    spool_corrupt_regions_ = &BuildCounter().Name("matomo_gateway_spool_corrupt_records_total")
+                        .Register(reg)
+                        .Add({}, kLatencyBuckets);
+    spool_replayed_ = &BuildCounter()
+                           .Name("matomo_gateway_spool_replayed_total")
+                           .Help("Request sets moved from the spool into Redis")
+                           .Register(reg)
+                           .Add({});
+    spool_replay_failures_ = &BuildCounter()
+                                  .Name("matomo_gateway_spool_replay_failures_total")
+                                  .Help("Replay windows Redis did not take whole (retried after a pause)")
+                                  .Register(reg)
+                                  .Add({});
+    spool_corrupt_regions_ = &BuildCounter()
+                                  .Name("matomo_gateway_spool_corrupt_records_total")
                                   .Help("Damaged or torn spool records skipped (each damaged stretch counts once)")
-                                  .Register(reg).Add({});
-    spool_corrupt_bytes_ = &BuildCounter().Name("matomo_gateway_spool_corrupt_bytes_total")
-                                .Help("Bytes of damaged or torn spool records skipped").Register(reg).Add({});
-    spool_duplicates_ = &BuildCounter().Name("matomo_gateway_spool_possible_duplicates_total")
-                             .Help("Request sets that may reach Redis twice: spooled or replayed again after Redis lost the reply")
-                             .Register(reg).Add({});
-    spool_recovered_ = &BuildCounter().Name("matomo_gateway_spool_recovered_total")
-                            .Help("Request sets found in the spool at start-up").Register(reg).Add({});
-    acked_lost_ = &BuildCounter().Name("matomo_gateway_acknowledged_lost_total")
-                       .Help("Sets acknowledged with --ack=memory that neither Redis nor the spool took").Register(reg).Add({});
-    conns_active_ = &BuildGauge().Name("matomo_gateway_connections").Help("Open client connections")
-                         .Register(reg).Add({});
-    conns_total_ = &BuildCounter().Name("matomo_gateway_connections_accepted_total")
-                        .Help("Client connections accepted").Register(reg).Add({});
-    conns_refused_ = &BuildCounter().Name("matomo_gateway_connections_refused_total")
+                                  .Register(reg)
+                                  .Add({});
+    spool_corrupt_bytes_ = &BuildCounter()
+                                .Name("matomo_gateway_spool_corrupt_bytes_total")
+                                .Help("Bytes of damaged or torn spool records skipped")
+                                .Register(reg)
+                                .Add({});
+    spool_duplicates_ =
+        &BuildCounter()
+             .Name("matomo_gateway_spool_possible_duplicates_total")
+             .Help("Request sets that may reach Redis twice: spooled or replayed again after Redis lost the reply")
+             .Register(reg)
+             .Add({});
+    spool_recovered_ = &BuildCounter()
+                            .Name("matomo_gateway_spool_recovered_total")
+                            .Help("Request sets found in the spool at start-up")
+                            .Register(reg)
+                            .Add({});
+    acked_lost_ = &BuildCounter()
+                       .Name("matomo_gateway_acknowledged_lost_total")
+                       .Help("Sets acknowledged with --ack=memory that neither Redis nor the spool took")
+                       .Register(reg)
+                       .Add({});
+    conns_active_ =
+        &BuildGauge().Name("matomo_gateway_connections").Help("Open client connections").Register(reg).Add({});
+    conns_total_ = &BuildCounter()
+                        .Name("matomo_gateway_connections_accepted_total")
+                        .Help("Client connections accepted")
+                        .Register(reg)
+                        .Add({});
+    conns_refused_ = &BuildCounter()
+                          .Name("matomo_gateway_connections_refused_total")
                           .Help("Client connections closed at accept because of the connection limit")
-                          .Register(reg).Add({});
-    write_timeouts_ = &BuildCounter().Name("matomo_gateway_write_timeouts_total")
+                          .Register(reg)
+                          .Add({});
+    write_timeouts_ = &BuildCounter()
+                           .Name("matomo_gateway_write_timeouts_total")
                            .Help("Client connections dropped because an answer was not taken within the write deadline")
-                           .Register(reg).Add({});
-    inflight_ = &BuildGauge().Name("matomo_gateway_inflight_hits")
-                     .Help("Hits received and not yet answered").Register(reg).Add({});
-    auto& geo = BuildCounter().Name("matomo_gateway_geo_lookups_total")
-                    .Help("Geolocation lookups of client IPs, by outcome").Register(reg);
+                           .Register(reg)
+                           .Add({});
+    inflight_ = &BuildGauge()
+                     .Name("matomo_gateway_inflight_hits")
+                     .Help("Hits received and not yet answered")
+                     .Register(reg)
+                     .Add({});
+    auto& geo = BuildCounter()
+                    .Name("matomo_gateway_geo_lookups_total")
+                    .Help("Geolocation lookups of client IPs, by outcome")
+                    .Register(reg);
     geo_found_ = &geo.Add({{"outcome", "found"}});
     geo_not_found_ = &geo.Add({{"outcome", "not_found"}});
-    auto& reloads = BuildCounter().Name("matomo_gateway_geo_reloads_total")
-                        .Help("Geo database reloads (SIGHUP or file change), by outcome").Register(reg);
+    auto& reloads = BuildCounter()
+                        .Name("matomo_gateway_geo_reloads_total")
+                        .Help("Geo database reloads (SIGHUP or file change), by outcome")
+                        .Register(reg);
     geo_reloaded_ = &reloads.Add({{"outcome", "reloaded"}});
     geo_reload_failed_ = &reloads.Add({{"outcome", "failed"}});
-    params_removed_ = &BuildCounter().Name("matomo_gateway_privileged_params_removed_total")
+    params_removed_ = &BuildCounter()
+                           .Name("matomo_gateway_privileged_params_removed_total")
                            .Help("Client-sent privileged parameters removed from hits the gateway's token authorises")
-                           .Register(reg).Add({});
+                           .Register(reg)
+                           .Add({});
     ready_ = &BuildGauge().Name("matomo_gateway_ready").Help("1 when /readyz answers 200").Register(reg).Add({});
     draining_ = &BuildGauge().Name("matomo_gateway_draining").Help("1 while shutting down").Register(reg).Add({});
-    BuildGauge().Name("matomo_gateway_build_info").Help("Build information; the value is always 1")
-        .Register(reg).Add({{"version", MGW_VERSION}}).Set(1);
-    cpu_seconds_ = &BuildCounter().Name("process_cpu_seconds_total")
-                        .Help("Total user and system CPU time spent in seconds").Register(reg).Add({});
-    rss_bytes_ = &BuildGauge().Name("process_resident_memory_bytes").Help("Resident memory size in bytes")
-                      .Register(reg).Add({});
-    vsize_bytes_ = &BuildGauge().Name("process_virtual_memory_bytes").Help("Virtual memory size in bytes")
-                        .Register(reg).Add({});
+    BuildGauge()
+        .Name("matomo_gateway_build_info")
+        .Help("Build information; the value is always 1")
+        .Register(reg)
+        .Add({{"version", MGW_VERSION}})
+        .Set(1);
+    cpu_seconds_ = &BuildCounter()
+                        .Name("process_cpu_seconds_total")
+                        .Help("Total user and system CPU time spent in seconds")
+                        .Register(reg)
+                        .Add({});
+    rss_bytes_ =
+        &BuildGauge().Name("process_resident_memory_bytes").Help("Resident memory size in bytes").Register(reg).Add({});
+    vsize_bytes_ =
+        &BuildGauge().Name("process_virtual_memory_bytes").Help("Virtual memory size in bytes").Register(reg).Add({});
     open_fds_ = &BuildGauge().Name("process_open_fds").Help("Number of open file descriptors").Register(reg).Add({});
-    max_fds_ = &BuildGauge().Name("process_max_fds").Help("Maximum number of open file descriptors")
-                    .Register(reg).Add({});
-    start_time_ = &BuildGauge().Name("process_start_time_seconds")
-                       .Help("Start time of the process since unix epoch in seconds").Register(reg).Add({});
+    max_fds_ =
+        &BuildGauge().Name("process_max_fds").Help("Maximum number of open file descriptors").Register(reg).Add({});
+    start_time_ = &BuildGauge()
+                       .Name("process_start_time_seconds")
+                       .Help("Start time of the process since unix epoch in seconds")
+                       .Register(reg)
+                       .Add({});
     refresh_process_metrics();
 }
 

@@ -69,7 +69,8 @@ public:
         spool_corrupt_bytes_->Increment(static_cast<double>(bytes));
     }
     void spool_possible_duplicates(std::size_t n) { spool_duplicates_->Increment(static_cast<double>(n)); }
-    void spool_recovered(std::size_t records, std::size_t corrupt_regions, std::size_t corrupt_bytes, std::size_t possible_duplicates) {
+    void spool_recovered(std::size_t records, std::size_t corrupt_regions, std::size_t corrupt_bytes,
+                         std::size_t possible_duplicates) {
         spool_recovered_->Increment(static_cast<double>(records));
         spool_corrupt(corrupt_regions, corrupt_bytes);
         spool_possible_duplicates(possible_duplicates);
@@ -81,7 +82,10 @@ public:
         scrape_hooks_.push_back(std::move(hook));
     }
 
-    void connection_opened() { conns_active_->Increment(); conns_total_->Increment(); }
+    void connection_opened() {
+        conns_active_->Increment();
+        conns_total_->Increment();
+    }
     void connection_closed() { conns_active_->Decrement(); }
     void connection_refused() { conns_refused_->Increment(); }
     // An answer the client did not take within the write deadline: the connection is dropped.
@@ -107,7 +111,7 @@ private:
     prometheus::Family<prometheus::Counter>* rejected_family_;
     std::array<std::map<unsigned, prometheus::Counter*>, static_cast<std::size_t>(Endpoint::count_)> requests_;
     std::array<prometheus::Histogram*, static_cast<std::size_t>(Endpoint::count_)> durations_{};
-    std::mutex dynamic_mu_;   // only for label sets first seen at run time (rare statuses / reasons)
+    std::mutex dynamic_mu_;  // only for label sets first seen at run time (rare statuses / reasons)
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
     prometheus::Counter* hits_queued_;
     prometheus::Counter* hits_failed_;

@@ -34,19 +34,40 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
     std::size_t need = 0;
     unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the first continuation byte
     if (b >= 0xC2 && b <= 0xDF) need = 1;
-    else if (b == 0xE0) { need = 2; lo = 0xA0; }
-    else if (b == 0xED) { need = 2; hi = 0x9F; }  // no surrogates
-    else if (b >= 0xE1 && b <= 0xEF) need = 2;
-    else if (b == 0xF0) { need = 3; lo = 0x90; }
-    else if (b >= 0xF1 && b <= 0xF3) need = 3;
-    else if (b == 0xF4) { need = 3; hi = 0x8F; }  // nothing above U+10FFFF
-    else { bad = 1; return 0; }                    // C0, C1, F5..FF, stray continuation byte
+    else if (b == 0xE0) {
+        need = 2;
+        lo = 0xA0;
+    } else if (b == 0xED) {
+        need = 2;
+        hi = 0x9F;
+    }  // no surrogates
+    else if (b >= 0xE1 && b <= 0xEF)
+        need = 2;
+    else if (b == 0xF0) {
+        need = 3;
+        lo = 0x90;
+    } else if (b >= 0xF1 && b <= 0xF3) need = 3;
+    else if (b == 0xF4) {
+        need = 3;
+        hi = 0x8F;
+    }  // nothing above U+10FFFF
+    else {
+        bad = 1;
+        return 0;
+    }  // C0, C1, F5..FF, stray continuation byte
     std::size_t j = i + 1;
     for (std::size_t k = 0; k < need; ++k, ++j) {
-        if (j >= s.size()) { bad = j - i; return 0; }
+        if (j >= s.size()) {
+            bad = j - i;
+            return 0;
+        }
         const auto c = static_cast<unsigned char>(s[j]);
-        if (c < lo || c > hi) { bad = j - i; return 0; }
-        lo = 0x80; hi = 0xBF;
+        if (c < lo || c > hi) {
+            bad = j - i;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
     }
     return need + 1;
 }
@@ -56,7 +77,10 @@ std::size_t first_invalid_utf8(std::string_view s) {
     std::size_t i = 0;
     const std::size_t n = s.size();
     while (i < n) {
-        if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }  // the common, ASCII case
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }  // the common, ASCII case
         std::size_t bad = 0;
         const std::size_t len = utf8_sequence(s, i, bad);
         if (len == 0) return i;
@@ -74,8 +98,13 @@ std::string scrubbed(std::string_view s, std::size_t from) {
     while (i < s.size()) {
         std::size_t bad = 0;
         const std::size_t len = utf8_sequence(s, i, bad);
-        if (len != 0) { out.append(s.substr(i, len)); i += len; }
-        else { out.append("\xEF\xBF\xBD"); i += bad; }
+        if (len != 0) {
+            out.append(s.substr(i, len));
+            i += len;
+        } else {
+            out.append("\xEF\xBF\xBD");
+            i += bad;
+        }
     }
     return out;
 }
@@ -137,7 +166,8 @@ constexpr std::int64_t kLongMax = std::numeric_limits<std::int64_t>::max();
 struct IndexKey {
     char buf[24];
     std::size_t len;
-    explicit IndexKey(std::int64_t v) : len(static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf)) {}
+    explicit IndexKey(std::int64_t v)
+        : len(static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf)) {}
     std::string_view view() const { return {buf, len}; }
 };
 
@@ -193,7 +223,8 @@ json::object new_array(const json::storage_ptr& sp) {
 json::object list_to_object(json::array& a) {
     json::object o(a.storage());
     o.reserve(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) o.emplace(IndexKey(static_cast<std::int64_t>(i)).view(), std::move(a[i]));
+    for (std::size_t i = 0; i < a.size(); ++i)
+        o.emplace(IndexKey(static_cast<std::int64_t>(i)).view(), std::move(a[i]));
     return o;
 }
 
@@ -265,7 +296,10 @@ private:
         // Fast path: a plain name that PHP's mangling leaves unchanged.
         bool plain = !name.empty();
         for (const char c : name)
-            if (c == ' ' || c == '.' || c == '[') { plain = false; break; }
+            if (c == ' ' || c == '.' || c == '[') {
+                plain = false;
+                break;
+            }
         if (plain) return store(out_, true, name, std::move(value));
         register_variable_ex(name, std::move(value));
     }

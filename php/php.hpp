@@ -11,14 +11,14 @@
 namespace mgw::php {
 
 struct ParseLimits {
-    std::size_t max_vars = 1000;    // PHP max_input_vars
-    std::size_t max_nesting = 64;   // PHP max_input_nesting_level
+    std::size_t max_vars = 1000;   // PHP max_input_vars
+    std::size_t max_nesting = 64;  // PHP max_input_nesting_level
 };
 
 struct ParseResult {
-    std::size_t vars = 0;           // name=value pairs seen (before the max_vars cut)
-    bool over_max_vars = false;     // more pairs than limits.max_vars: the rest were not stored
-    bool invalid_utf8 = false;      // some name or value held invalid UTF-8 (replaced by U+FFFD)
+    std::size_t vars = 0;        // name=value pairs seen (before the max_vars cut)
+    bool over_max_vars = false;  // more pairs than limits.max_vars: the rest were not stored
+    bool invalid_utf8 = false;   // some name or value held invalid UTF-8 (replaced by U+FFFD)
 };
 
 // Parses an application/x-www-form-urlencoded string (a query string or a form body) into `out`

@@ -153,11 +153,15 @@ std::string matomo_sanitize(std::string_view value) {
     bool touched = false, non_ascii = false;
     for (const char c : value) {
         switch (c) {
-            case '\n': case '\r': case '&': case '\0': case '<': case '>': case '"': case '\'':
-                touched = true;
-                break;
-            default:
-                non_ascii |= static_cast<unsigned char>(c) >= 0x80;
+            case '\n':
+            case '\r':
+            case '&':
+            case '\0':
+            case '<':
+            case '>':
+            case '"':
+            case '\'': touched = true; break;
+            default: non_ascii |= static_cast<unsigned char>(c) >= 0x80;
         }
         if (touched) break;
     }

@@ -3,8 +3,8 @@
 
 #include "php/php.hpp"
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <openssl/evp.h>
+#include <boost/beast/core/detail/base64.hpp>
 
 #include <array>
 #include <cstdio>

@@ -12,10 +12,10 @@
 namespace mgw::queue {
 
 struct QueueChoiceOptions {
-    unsigned queues = 1;                       // QueuedTracking numQueueWorkers (1..4096)
-    bool userid_overwrites_visitorid = true;   // [Tracker] enable_userid_overwrites_visitorid
-    bool third_party_cookie = false;           // [Tracker] use_third_party_id_cookie
-    bool force_cookieless = false;             // PrivacyManager forceCookielessTracking
+    unsigned queues = 1;                      // QueuedTracking numQueueWorkers (1..4096)
+    bool userid_overwrites_visitorid = true;  // [Tracker] enable_userid_overwrites_visitorid
+    bool third_party_cookie = false;          // [Tracker] use_third_party_id_cookie
+    bool force_cookieless = false;            // PrivacyManager forceCookielessTracking
 };
 
 // The 16 lower-case hex characters of the visitor id the edge derives for `hit` (spec 3.2), or

@@ -2,8 +2,8 @@
 
 #include "metrics/metrics.hpp"
 
-#include <boost/crc.hpp>
 #include <hiredis/hiredis.h>
+#include <boost/crc.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -16,7 +16,7 @@ unsigned key_slot(std::string_view key) {
         auto close = key.find('}', open + 1);
         if (close != std::string_view::npos && close > open + 1) key = key.substr(open + 1, close - open - 1);
     }
-    boost::crc_optimal<16, 0x1021, 0, 0, false, false> crc;   // CRC-16/XMODEM, as Redis Cluster uses
+    boost::crc_optimal<16, 0x1021, 0, 0, false, false> crc;  // CRC-16/XMODEM, as Redis Cluster uses
     crc.process_bytes(key.data(), key.size());
     return crc.checksum() % 16384;
 }
@@ -49,7 +49,8 @@ std::pair<std::string, std::uint16_t> split_node(const std::string& node) {
 
 }  // namespace
 
-RedisCluster::RedisCluster(boost::asio::any_io_executor ex, const RedisOptions& opts, metrics::Metrics* metrics, WriterLog log)
+RedisCluster::RedisCluster(boost::asio::any_io_executor ex, const RedisOptions& opts, metrics::Metrics* metrics,
+                           WriterLog log)
     : ex_(std::move(ex)), opts_(opts), metrics_(metrics), log_(std::move(log)) {}
 
 RedisCluster::~RedisCluster() {
@@ -105,10 +106,10 @@ bool RedisCluster::refresh_once(std::string& error) {
         }
         redisSetTimeout(c, tv);
         if (!opts_.password.empty()) {
-            auto* r = static_cast<redisReply*>(opts_.user.empty()
-                                                   ? redisCommand(c, "AUTH %b", opts_.password.data(), opts_.password.size())
-                                                   : redisCommand(c, "AUTH %b %b", opts_.user.data(), opts_.user.size(),
-                                                                  opts_.password.data(), opts_.password.size()));
+            auto* r = static_cast<redisReply*>(
+                opts_.user.empty() ? redisCommand(c, "AUTH %b", opts_.password.data(), opts_.password.size())
+                                   : redisCommand(c, "AUTH %b %b", opts_.user.data(), opts_.user.size(),
+                                                  opts_.password.data(), opts_.password.size()));
             const bool refused = !r || r->type == REDIS_REPLY_ERROR;
             if (r) freeReplyObject(r);
             if (refused) {
@@ -184,7 +185,8 @@ void RedisCluster::submit(std::string key, std::string value, WriteAck ack) {
     send(std::move(key), std::move(value), std::move(ack), node, false, 0);
 }
 
-void RedisCluster::send(std::string key, std::string value, WriteAck ack, const std::string& node, bool asking, int hops) {
+void RedisCluster::send(std::string key, std::string value, WriteAck ack, const std::string& node, bool asking,
+                        int hops) {
     auto error = std::make_shared<std::string>();
     // Kept for a resend after MOVED or ASK (the writer consumes its own copies).
     auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);

@@ -44,8 +44,8 @@ private:
     metrics::Metrics* metrics_;
     WriterLog log_;
     mutable std::mutex mu_;
-    std::array<std::string, slots> owner_;                       // "host:port" per slot; empty: unknown
-    std::map<std::string, std::unique_ptr<RedisWriter>> writers_;   // by node address
+    std::array<std::string, slots> owner_;                         // "host:port" per slot; empty: unknown
+    std::map<std::string, std::unique_ptr<RedisWriter>> writers_;  // by node address
     bool map_complete_ = false;
     std::condition_variable cv_;
     bool refresh_wanted_ = false;

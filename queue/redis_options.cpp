@@ -72,8 +72,9 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
     const bool cluster = url.starts_with(cluster_scheme);
     if (!url.starts_with(tcp_scheme) && !sentinel && !cluster)
         return "Redis URL must start with redis://, unix://, redis-sentinel:// or redis-cluster://";
-    std::string_view rest =
-        url.substr(sentinel ? sentinel_scheme.size() : cluster ? cluster_scheme.size() : tcp_scheme.size());
+    std::string_view rest = url.substr(sentinel  ? sentinel_scheme.size()
+                                       : cluster ? cluster_scheme.size()
+                                                 : tcp_scheme.size());
     std::string_view path;
     std::string_view query;
     if (auto q = rest.find('?'); q != std::string_view::npos) {

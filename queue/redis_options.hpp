@@ -16,27 +16,27 @@ namespace mgw::queue {
 struct RedisOptions {
     // QueuedTracking's useWhatRedisBackendType: 1 standalone, 2 Sentinel (spec 1.2).
     bool sentinel = false;
-    std::vector<std::pair<std::string, std::uint16_t>> sentinels;   // tried in order
+    std::vector<std::pair<std::string, std::uint16_t>> sentinels;  // tried in order
     std::string sentinel_master = "mymaster";
-    std::chrono::milliseconds sentinel_timeout{500};                // per sentinel, as the plugin's client
-    std::chrono::milliseconds sentinel_check_interval{250};         // re-ask while connected
+    std::chrono::milliseconds sentinel_timeout{500};         // per sentinel, as the plugin's client
+    std::chrono::milliseconds sentinel_check_interval{250};  // re-ask while connected
     // Cluster (QueuedTracking's Redis Cluster backend): any reachable node serves the slot map.
     bool cluster = false;
     std::vector<std::pair<std::string, std::uint16_t>> cluster_seeds;
     bool unix_socket = false;
     std::string host = "127.0.0.1";
     std::uint16_t port = 6379;
-    std::string path;                 // unix socket path
-    std::string user;                 // ACL user; empty: single-argument AUTH like QueuedTracking
+    std::string path;  // unix socket path
+    std::string user;  // ACL user; empty: single-argument AUTH like QueuedTracking
     std::string password;
-    int database = 0;                 // SELECT index (QueuedTracking's redisDatabase)
+    int database = 0;  // SELECT index (QueuedTracking's redisDatabase)
     std::chrono::milliseconds connect_timeout{1000};
-    std::chrono::milliseconds reply_timeout{2000};      // no reply for this long: connection is dead
+    std::chrono::milliseconds reply_timeout{2000};  // no reply for this long: connection is dead
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{2000};
-    std::size_t max_pending_bytes = 64u << 20;         // request sets held waiting for Redis
-    std::size_t max_batch_commands = 512;               // RPUSH commands per pipelined write
-    std::size_t connections = 1;                        // pipelined connections; a queue always uses the same one
+    std::size_t max_pending_bytes = 64u << 20;  // request sets held waiting for Redis
+    std::size_t max_batch_commands = 512;       // RPUSH commands per pipelined write
+    std::size_t connections = 1;                // pipelined connections; a queue always uses the same one
     // Acknowledge a set only once this many replicas have it (Redis WAIT after each batch). With
     // Sentinel, 1 closes the window in which a demoted master still accepts writes it will discard.
     int wait_replicas = 0;

@@ -8,7 +8,8 @@ RedisPool::RedisPool(boost::asio::any_io_executor ex, const RedisOptions& opts, 
                      metrics::Metrics* metrics, WriterLog log) {
     RedisOptions each = opts;
     each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / connections, 4096);
-    for (std::size_t i = 0; i < connections; ++i) writers_.push_back(std::make_unique<RedisWriter>(ex, each, metrics, log));
+    for (std::size_t i = 0; i < connections; ++i)
+        writers_.push_back(std::make_unique<RedisWriter>(ex, each, metrics, log));
 }
 
 std::size_t RedisPool::index_for(std::string_view key, std::size_t connections) {

@@ -9,7 +9,9 @@
 
 #include <memory>
 
-namespace mgw::metrics { class Metrics; }
+namespace mgw::metrics {
+class Metrics;
+}
 
 namespace mgw::queue {
 

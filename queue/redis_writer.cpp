@@ -5,6 +5,7 @@
 
 #include "metrics/metrics.hpp"
 
+#include <hiredis/hiredis.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <hiredis/hiredis.h>
 
 #include <array>
 #include <atomic>
@@ -52,8 +52,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         std::string value;
         WriteAck ack;
         Clock::time_point t0;
-        std::shared_ptr<std::string> error;   // receives an error reply's text (cluster routing)
-        bool asking = false;                  // send ASKING first (cluster ASK redirection)
+        std::shared_ptr<std::string> error;  // receives an error reply's text (cluster routing)
+        bool asking = false;                 // send ASKING first (cluster ASK redirection)
     };
     enum class Kind { hit, handshake, last_handshake, wait, asking };
     struct Inflight {
@@ -65,8 +65,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     };
 
     Impl(net::any_io_executor ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
-        : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand), resolver(strand),
-          reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
+        : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
+          resolver(strand), reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
           backoff(opts.reconnect_min) {}
 
     ~Impl() {
@@ -76,7 +76,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     net::strand<net::any_io_executor> strand;
     RedisOptions opts;
     metrics::Metrics* metrics;
-    WriterLog log;   // state changes only, never per hit
+    WriterLog log;  // state changes only, never per hit
     Socket socket;
     net::ip::tcp::resolver resolver;
     net::steady_timer reply_timer, retry_timer, connect_timer, sentinel_timer;
@@ -86,7 +86,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::uint16_t master_port = 0;
     std::shared_ptr<net::ip::tcp::socket> sentinel_socket;
 
-    std::mutex mu;                 // guards `pending` and `flush_scheduled`
+    std::mutex mu;  // guards `pending` and `flush_scheduled`
     std::vector<Item> pending;
     bool flush_scheduled = false;
     std::atomic<std::size_t> pending_bytes{0};
@@ -100,7 +100,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::string out;
     bool writing = false;
     bool connected = false;
-    unsigned generation = 0;      // bumped on every disconnect; stale completions compare it
+    unsigned generation = 0;  // bumped on every disconnect; stale completions compare it
     std::array<char, 64 * 1024> inbuf{};
     std::chrono::milliseconds backoff;
     std::function<void()> on_stopped;
@@ -141,9 +141,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (opts.unix_socket) {
             net::local::stream_protocol::endpoint ep(opts.path);
-            socket.async_connect(Socket::endpoint_type(ep), [self, gen](boost::system::error_code ec) {
-                self->on_connect(ec, gen);
-            });
+            socket.async_connect(Socket::endpoint_type(ep),
+                                 [self, gen](boost::system::error_code ec) { self->on_connect(ec, gen); });
             return;
         }
         connect_tcp(opts.host, opts.port, gen);
@@ -155,10 +154,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                                [self, gen](boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
                                    if (gen != self->generation) return;
                                    if (ec || r.empty()) return self->fail("redis_resolve_failed", ec.message());
-                                   self->socket.async_connect(Socket::endpoint_type(r.begin()->endpoint()),
-                                                              [self, gen](boost::system::error_code ec2) {
-                                                                  self->on_connect(ec2, gen);
-                                                              });
+                                   self->socket.async_connect(
+                                       Socket::endpoint_type(r.begin()->endpoint()),
+                                       [self, gen](boost::system::error_code ec2) { self->on_connect(ec2, gen); });
                                });
     }
 
@@ -185,29 +183,34 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         };
         const auto& [host, port] = opts.sentinels[index];
         auto res = std::make_shared<net::ip::tcp::resolver>(strand);
-        res->async_resolve(host, std::to_string(port), [self, sock, res, timer, next, gen, done](
-                                                          boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
-            if (ec || r.empty()) return next();
-            sock->async_connect(*r.begin(), [self, sock, timer, next, gen, done](boost::system::error_code ec2) {
-                if (ec2) return next();
-                auto request = std::make_shared<std::string>();
-                append_command(*request, {"SENTINEL", "get-master-addr-by-name", self->opts.sentinel_master});
-                net::async_write(*sock, net::buffer(*request), [self, sock, timer, next, request, gen, done](
-                                                                   boost::system::error_code ec3, std::size_t) {
-                    if (ec3) return next();
-                    self->read_sentinel_reply(sock, timer, next, done, gen, std::make_shared<std::array<char, 512>>(),
-                                              std::shared_ptr<redisReader>(redisReaderCreate(), redisReaderFree));
+        res->async_resolve(
+            host, std::to_string(port),
+            [self, sock, res, timer, next, gen, done](boost::system::error_code ec,
+                                                      net::ip::tcp::resolver::results_type r) {
+                if (ec || r.empty()) return next();
+                sock->async_connect(*r.begin(), [self, sock, timer, next, gen, done](boost::system::error_code ec2) {
+                    if (ec2) return next();
+                    auto request = std::make_shared<std::string>();
+                    append_command(*request, {"SENTINEL", "get-master-addr-by-name", self->opts.sentinel_master});
+                    net::async_write(
+                        *sock, net::buffer(*request),
+                        [self, sock, timer, next, request, gen, done](boost::system::error_code ec3, std::size_t) {
+                            if (ec3) return next();
+                            self->read_sentinel_reply(
+                                sock, timer, next, done, gen, std::make_shared<std::array<char, 512>>(),
+                                std::shared_ptr<redisReader>(redisReaderCreate(), redisReaderFree));
+                        });
                 });
             });
-        });
     }
 
     template <class Next>
-    void read_sentinel_reply(std::shared_ptr<net::ip::tcp::socket> sock, std::shared_ptr<net::steady_timer> timer, Next next,
-                             MasterFound done, unsigned gen, std::shared_ptr<std::array<char, 512>> buf,
+    void read_sentinel_reply(std::shared_ptr<net::ip::tcp::socket> sock, std::shared_ptr<net::steady_timer> timer,
+                             Next next, MasterFound done, unsigned gen, std::shared_ptr<std::array<char, 512>> buf,
                              std::shared_ptr<redisReader> rd) {
         auto self = shared_from_this();
-        sock->async_read_some(net::buffer(*buf), [self, sock, timer, next, done, gen, buf, rd](boost::system::error_code ec, std::size_t n) {
+        sock->async_read_some(net::buffer(*buf), [self, sock, timer, next, done, gen, buf, rd](
+                                                     boost::system::error_code ec, std::size_t n) {
             if (ec || redisReaderFeed(rd.get(), buf->data(), n) != REDIS_OK) return next();
             void* r = nullptr;
             if (redisReaderGetReply(rd.get(), &r) != REDIS_OK) return next();
@@ -215,8 +218,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             auto* reply = static_cast<redisReply*>(r);
             std::string host;
             std::uint16_t port = 0;
-            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_STRING &&
-                reply->element[1]->type == REDIS_REPLY_STRING) {
+            if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
                 host.assign(reply->element[0]->str, reply->element[0]->len);
                 port = static_cast<std::uint16_t>(std::atoi(reply->element[1]->str));
             }
@@ -326,13 +329,17 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             // Stored on enough replicas: acknowledge the batch. Otherwise the sets are on this
             // node only, which a failover may discard: the clients get 503 and may send them again.
             const bool replicated = reply->type == REDIS_REPLY_INTEGER && reply->integer >= opts.wait_replicas;
-            if (!replicated && log) log("warn", "redis_wait_short", std::to_string(reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1));
+            if (!replicated && log)
+                log("warn", "redis_wait_short",
+                    std::to_string(reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1));
             auto batch = std::move(held);
             held.clear();
-            for (auto& [h, ok] : batch) finish_hit(h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unconfirmed : WriteStatus::rejected));
+            for (auto& [h, ok] : batch)
+                finish_hit(
+                    h, ok && replicated ? WriteStatus::ok : (ok ? WriteStatus::unconfirmed : WriteStatus::rejected));
             return true;
         }
-        if (f.kind == Kind::asking) return true;   // its RPUSH's reply tells whether it worked
+        if (f.kind == Kind::asking) return true;  // its RPUSH's reply tells whether it worked
         if (f.kind != Kind::hit) {
             if (is_error) {
                 fail("redis_handshake_refused", std::string(reply->str, reply->len));
@@ -412,10 +419,12 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 ++extra;
             }
             append_command(out, {"RPUSH", it.key, it.value});
-            inflight.push_back(Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error)});
+            inflight.push_back(
+                Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error)});
         }
         if (opts.wait_replicas > 0) {
-            append_command(out, {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
+            append_command(out,
+                           {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
             inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}});
         }
         if (metrics) metrics->redis_batch(batch.size());
@@ -544,7 +553,8 @@ void RedisWriter::submit_routed(std::string key, std::string value, WriteAck ack
     bool schedule = false;
     {
         std::lock_guard lock(im.mu);
-        im.pending.push_back(Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now(), std::move(error), asking});
+        im.pending.push_back(
+            Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now(), std::move(error), asking});
         schedule = !im.flush_scheduled;
         im.flush_scheduled = true;
     }

@@ -13,7 +13,9 @@
 #include <memory>
 #include <string>
 
-namespace mgw::metrics { class Metrics; }
+namespace mgw::metrics {
+class Metrics;
+}
 
 namespace mgw::queue {
 
@@ -30,7 +32,8 @@ public:
     void submit(std::string key, std::string value, WriteAck ack) override;
     // For the cluster writer: when Redis answers the RPUSH with an error, its text (MOVED, ASK...)
     // is stored in *error before `ack` runs; `asking` sends ASKING in front of the RPUSH.
-    void submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error, bool asking);
+    void submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,
+                       bool asking);
     // Stops taking sets, waits for the replies of those already sent (bounded by the reply
     // timeout), closes the connection, then calls `done` on the writer's strand.
     void stop(std::function<void()> done) override;

@@ -13,11 +13,11 @@
 namespace mgw::queue {
 
 struct RequestSet {
-    std::vector<boost::json::object> requests;                  // hit parameter maps, in arrival order
-    std::vector<std::pair<std::string, std::string>> server;    // env.server, in this order
-    std::vector<std::pair<std::string, std::string>> cookies;   // env.cookie; written as [] when empty
-    std::optional<std::string> token_auth;                      // nullopt is JSON false
-    std::int64_t time = 0;                                      // UNIX seconds at enqueue
+    std::vector<boost::json::object> requests;                 // hit parameter maps, in arrival order
+    std::vector<std::pair<std::string, std::string>> server;   // env.server, in this order
+    std::vector<std::pair<std::string, std::string>> cookies;  // env.cookie; written as [] when empty
+    std::optional<std::string> token_auth;                     // nullopt is JSON false
+    std::int64_t time = 0;                                     // UNIX seconds at enqueue
 };
 
 // The JSON document of spec 2.4: exactly requests, env {server, cookie}, tokenAuth and time.

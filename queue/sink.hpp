@@ -11,11 +11,11 @@
 namespace mgw::queue {
 
 enum class WriteStatus {
-    ok,            // stored: Redis answered the RPUSH (or, through the spool, the set is fsync'ed)
-    unavailable,   // no Redis connection, or it broke before the reply (the set may or may not be stored)
-    overloaded,    // the writer already holds its memory budget (or the spool is full)
-    rejected,      // Redis answered with an error (OOM, READONLY, LOADING, ...)
-    unconfirmed,   // sent, but the connection broke before the reply: it may or may not be stored
+    ok,           // stored: Redis answered the RPUSH (or, through the spool, the set is fsync'ed)
+    unavailable,  // no Redis connection, or it broke before the reply (the set may or may not be stored)
+    overloaded,   // the writer already holds its memory budget (or the spool is full)
+    rejected,     // Redis answered with an error (OOM, READONLY, LOADING, ...)
+    unconfirmed,  // sent, but the connection broke before the reply: it may or may not be stored
 };
 
 // Called exactly once per submitted set: on the sink's own executor, or inline from submit() when

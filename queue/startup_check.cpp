@@ -24,14 +24,16 @@ std::vector<std::string> queues_beyond(const RedisOptions& opts, unsigned queues
         return out;
     }
     redisSetTimeout(c.get(), tv);
-    auto command = [&](std::initializer_list<std::string> args) -> std::unique_ptr<redisReply, decltype(&freeReplyObject)> {
+    auto command =
+        [&](std::initializer_list<std::string> args) -> std::unique_ptr<redisReply, decltype(&freeReplyObject)> {
         std::vector<const char*> argv;
         std::vector<std::size_t> lens;
         for (const auto& a : args) {
             argv.push_back(a.data());
             lens.push_back(a.size());
         }
-        return {static_cast<redisReply*>(redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())),
+        return {static_cast<redisReply*>(
+                    redisCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data())),
                 &freeReplyObject};
     };
     if (!opts.password.empty()) {

@@ -17,8 +17,10 @@ using queue::WriteStatus;
 using Clock = std::chrono::steady_clock;
 
 struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
-    Impl(net::any_io_executor ex, queue::QueueSink& r, Spool* s, DurableOptions o, metrics::Metrics* m, queue::WriterLog l)
-        : strand(net::make_strand(ex)), timer(strand), redis(r), spool(s), opts(std::move(o)), metrics(m), log(std::move(l)) {}
+    Impl(net::any_io_executor ex, queue::QueueSink& r, Spool* s, DurableOptions o, metrics::Metrics* m,
+         queue::WriterLog l)
+        : strand(net::make_strand(ex)), timer(strand), redis(r), spool(s), opts(std::move(o)), metrics(m),
+          log(std::move(l)) {}
 
     net::strand<net::any_io_executor> strand;
     net::steady_timer timer;
@@ -37,10 +39,10 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
         Clock::time_point started;
     };
     bool window_busy = false;
-    bool paused = false;                  // last window failed: logged once until replay succeeds
-    std::chrono::milliseconds retry_delay{0};   // doubles while windows keep failing
-    std::set<Position> already_stored;    // record ends stored by a window that failed before them
-    std::function<void()> after_window;   // stop() waiting for the window on the wire
+    bool paused = false;                       // last window failed: logged once until replay succeeds
+    std::chrono::milliseconds retry_delay{0};  // doubles while windows keep failing
+    std::set<Position> already_stored;         // record ends stored by a window that failed before them
+    std::function<void()> after_window;        // stop() waiting for the window on the wire
 
     void acknowledged(metrics::AckedVia via) {
         if (metrics) metrics->set_acknowledged(via);
@@ -67,14 +69,16 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                 if (!redis.ready()) return to_spool(key, value, std::move(ack));
                 // The writer takes the strings; keep the bytes for the spool in case Redis fails.
                 auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);
-                redis.submit(std::move(key), std::move(value), [self, held, ack = std::move(ack)](WriteStatus s) mutable {
-                    if (s == WriteStatus::ok) {
-                        self->acknowledged(metrics::AckedVia::redis);
-                        return ack(s);
-                    }
-                    if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
-                    self->to_spool(held->first, held->second, std::move(ack));
-                });
+                redis.submit(std::move(key), std::move(value),
+                             [self, held, ack = std::move(ack)](WriteStatus s) mutable {
+                                 if (s == WriteStatus::ok) {
+                                     self->acknowledged(metrics::AckedVia::redis);
+                                     return ack(s);
+                                 }
+                                 if (s == WriteStatus::unconfirmed && self->metrics)
+                                     self->metrics->spool_possible_duplicates(1);
+                                 self->to_spool(held->first, held->second, std::move(ack));
+                             });
                 return;
             }
             case AckMode::memory: {
@@ -88,7 +92,8 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                     self->spool->append(held->first, held->second, [self](bool stored) {
                         // Acknowledged already and now neither in Redis nor on disk: say so loudly.
                         if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
-                        if (!stored && self->log) self->log("error", "acknowledged_set_lost", "spool refused it (--ack=memory)");
+                        if (!stored && self->log)
+                            self->log("error", "acknowledged_set_lost", "spool refused it (--ack=memory)");
                     });
                 });
                 return;

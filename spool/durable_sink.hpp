@@ -23,9 +23,9 @@ enum class AckMode { redis, spool, memory };
 struct DurableOptions {
     AckMode ack = AckMode::spool;
     SpoolOptions spool;
-    double replay_rate = 5000;                         // request sets per second into Redis
-    std::size_t replay_window = 256;                   // sets sent before waiting for their replies
-    std::chrono::milliseconds replay_retry{250};       // pause after Redis refused a replayed set
+    double replay_rate = 5000;                    // request sets per second into Redis
+    std::size_t replay_window = 256;              // sets sent before waiting for their replies
+    std::chrono::milliseconds replay_retry{250};  // pause after Redis refused a replayed set
 };
 
 class DurableSink final : public queue::QueueSink {

@@ -68,7 +68,7 @@ void encode_record(std::string& out, std::uint64_t spooled_at_ms, std::string_vi
     const auto length = static_cast<std::uint32_t>(payload_fixed + key.size() + value.size());
     put_u32(out, record_magic);
     put_u32(out, length);
-    put_u32(out, 0);   // CRC, filled in below
+    put_u32(out, 0);  // CRC, filled in below
     put_u64(out, spooled_at_ms);
     put_u16(out, static_cast<std::uint16_t>(key.size()));
     out.append(key);
@@ -76,7 +76,8 @@ void encode_record(std::string& out, std::uint64_t spooled_at_ms, std::string_vi
     const auto* base = reinterpret_cast<const unsigned char*>(out.data()) + start;
     std::uint32_t crc = crc32c({base + 4, 4});
     crc = crc32c({base + record_header_bytes, length}, crc);
-    for (int i = 0; i < 4; ++i) out[start + 8 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i)
+        out[start + 8 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xff);
 }
 
 DecodeResult decode_record(std::span<const unsigned char> data, Record& record, bool at_end) {
@@ -95,8 +96,7 @@ DecodeResult decode_record(std::span<const unsigned char> data, Record& record, 
     std::uint32_t crc = crc32c(data.subspan(4, 4));
     crc = crc32c({payload, static_cast<std::size_t>(length)}, crc);
     const std::uint16_t key_len = static_cast<std::uint16_t>(get_le(payload + 8, 2));
-    if (crc != get_le(data.data() + 8, 4) || payload_fixed + key_len > length)
-        return skip_to_next_magic(data, at_end);
+    if (crc != get_le(data.data() + 8, 4) || payload_fixed + key_len > length) return skip_to_next_magic(data, at_end);
     record.spooled_at_ms = get_le(payload, 8);
     record.key.assign(reinterpret_cast<const char*>(payload + payload_fixed), key_len);
     record.value.assign(reinterpret_cast<const char*>(payload + payload_fixed + key_len),

@@ -18,10 +18,10 @@
 
 namespace mgw::spool {
 
-inline constexpr std::uint32_t record_magic = 0x5257474D;   // "MGWR" little-endian
+inline constexpr std::uint32_t record_magic = 0x5257474D;  // "MGWR" little-endian
 inline constexpr std::size_t record_header_bytes = 12;
-inline constexpr std::size_t max_record_payload = 64u << 20;  // a set is at most a few MiB
-inline constexpr std::string_view segment_magic = "MGWSPL1\n";   // first bytes of every segment file
+inline constexpr std::size_t max_record_payload = 64u << 20;    // a set is at most a few MiB
+inline constexpr std::string_view segment_magic = "MGWSPL1\n";  // first bytes of every segment file
 
 std::uint32_t crc32c(std::span<const unsigned char> data, std::uint32_t crc = 0);
 
@@ -36,10 +36,10 @@ void encode_record(std::string& out, std::uint64_t spooled_at_ms, std::string_vi
 std::size_t encoded_size(std::string_view key, std::string_view value);
 
 enum class DecodeStatus {
-    ok,          // `record` holds the record, `consumed` bytes were used
-    need_more,   // the buffer ends inside a record: read more (only when !at_end)
-    corrupt,     // no valid record starts here (damaged, or torn at the end of the file): skip
-                 // `consumed` bytes, to where the next record may start
+    ok,         // `record` holds the record, `consumed` bytes were used
+    need_more,  // the buffer ends inside a record: read more (only when !at_end)
+    corrupt,    // no valid record starts here (damaged, or torn at the end of the file): skip
+                // `consumed` bytes, to where the next record may start
 };
 
 struct DecodeResult {

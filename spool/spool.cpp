@@ -19,13 +19,14 @@ namespace mgw::spool {
 namespace {
 
 constexpr std::uint64_t header_bytes = segment_magic.size();
-constexpr std::uint32_t cursor_magic = 0x4352474D;   // "MGRC"
+constexpr std::uint32_t cursor_magic = 0x4352474D;  // "MGRC"
 constexpr std::size_t cursor_bytes = 4 + 4 * 8 + 4;
 constexpr std::size_t read_chunk = 256 * 1024;
 
 std::uint64_t now_ms() {
     return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
 }
 
 std::string errno_text(std::string_view what, const std::string& path) {
@@ -167,7 +168,8 @@ std::optional<std::string> Spool::open(Recovery* recovery) {
         disk_bytes_ += s.size;
         scan_segment(seq, seq == cursor.segment ? cursor.offset : header_bytes, inflight, rec);
     }
-    if (segments_.empty() || cursor.segment < segments_.begin()->first) cursor = {segments_.empty() ? next : segments_.begin()->first, header_bytes};
+    if (segments_.empty() || cursor.segment < segments_.begin()->first)
+        cursor = {segments_.empty() ? next : segments_.begin()->first, header_bytes};
     cursor_ = inflight_ = read_ = cursor;
     records_ = rec.records;
     rec.segments = segments_.size();
@@ -204,7 +206,7 @@ void Spool::scan_segment(std::uint64_t seq, std::uint64_t from, Position infligh
         }
     }
     std::string buf;
-    std::uint64_t buf_at = from;   // file offset of buf[0]
+    std::uint64_t buf_at = from;  // file offset of buf[0]
     std::uint64_t pos = from;
     Record r;
     while (pos < size) {
@@ -235,8 +237,9 @@ void Spool::scan_segment(std::uint64_t seq, std::uint64_t from, Position infligh
 void Spool::report_corrupt(std::uint64_t seq, std::uint64_t offset, std::uint64_t bytes, bool at_start_up) {
     if (metrics_ && !at_start_up) metrics_->spool_corrupt(1, bytes);
     if (log_) {
-        log_("warn", "spool_record_damaged",
-             segment_path(seq) + " at byte " + std::to_string(offset) + ": " + std::to_string(bytes) + " bytes skipped");
+        log_(
+            "warn", "spool_record_damaged",
+            segment_path(seq) + " at byte " + std::to_string(offset) + ": " + std::to_string(bytes) + " bytes skipped");
     }
 }
 
@@ -326,7 +329,8 @@ void Spool::io_loop() {
                     w -= static_cast<ssize_t>(iov[i].iov_len);
                     ++i;
                 } else {
-                    ok = write_all(fd, static_cast<char*>(iov[i].iov_base) + w, iov[i].iov_len - static_cast<std::size_t>(w));
+                    ok = write_all(fd, static_cast<char*>(iov[i].iov_base) + w,
+                                   iov[i].iov_len - static_cast<std::size_t>(w));
                     w = 0;
                     ++i;
                 }
@@ -334,7 +338,8 @@ void Spool::io_loop() {
         }
         if (ok) ok = ::fdatasync(fd) == 0;
         const std::string error = ok ? std::string() : errno_text("cannot write", segment_path(seq));
-        if (metrics_) metrics_->spool_fsync(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (metrics_)
+            metrics_->spool_fsync(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
         lock.lock();
         pending_bytes_ -= total;
@@ -374,7 +379,7 @@ void Spool::roll(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     if (!ok) {
         if (log_) log_("error", "spool_write_failed", error);
-        segments_[active_].closed = false;   // keep appending where we are
+        segments_[active_].closed = false;  // keep appending where we are
         return;
     }
     delete_consumed(lock);
@@ -384,7 +389,8 @@ void Spool::delete_consumed(std::unique_lock<std::mutex>& lock) {
     bool deleted = false;
     while (!segments_.empty()) {
         auto it = segments_.begin();
-        const bool passed = it->first < cursor_.segment || (it->first == cursor_.segment && it->second.closed && cursor_.offset >= it->second.size);
+        const bool passed = it->first < cursor_.segment ||
+                            (it->first == cursor_.segment && it->second.closed && cursor_.offset >= it->second.size);
         if (!passed || it->first == active_) break;
         ::unlink(segment_path(it->first).c_str());
         disk_bytes_ -= it->second.size;
@@ -410,7 +416,8 @@ void Spool::write_cursor(std::unique_lock<std::mutex>&, bool sync) {
     put_le(c + cursor_bytes - 4, crc32c({c, cursor_bytes - 4}), 4);
     // One small pwrite: a process crash never tears it; the CRC catches a torn write after a power
     // cut (replay then restarts at the oldest segment, at least once).
-    if (::pwrite(cursor_fd_, c, sizeof c, 0) != static_cast<ssize_t>(sizeof c) && log_) log_("error", "spool_cursor_write_failed", std::strerror(errno));
+    if (::pwrite(cursor_fd_, c, sizeof c, 0) != static_cast<ssize_t>(sizeof c) && log_)
+        log_("error", "spool_cursor_write_failed", std::strerror(errno));
     if (sync) ::fdatasync(cursor_fd_);
 }
 
@@ -458,7 +465,7 @@ std::vector<Entry> Spool::read(std::size_t max) {
         }
         const Segment seg = it->second;
         if (read_.offset >= seg.durable) {
-            if (!seg.closed) break;   // the active segment: nothing more is durable yet
+            if (!seg.closed) break;  // the active segment: nothing more is durable yet
             auto next = segments_.upper_bound(read_.segment);
             if (next == segments_.end()) break;
             read_ = {next->first, header_bytes};
@@ -481,7 +488,8 @@ std::vector<Entry> Spool::read(std::size_t max) {
                     buf_at = pos;
                     const std::uint64_t left = seg.durable - (buf_at + buf.size());
                     if (left == 0 || pread_some(fd, buf, buf_at + buf.size(),
-                                                static_cast<std::size_t>(std::min<std::uint64_t>(left, std::max(read_chunk, buf.size())))) == 0)
+                                                static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                    left, std::max(read_chunk, buf.size())))) == 0)
                         break;
                     continue;
                 }
@@ -500,7 +508,7 @@ std::vector<Entry> Spool::read(std::size_t max) {
             ::close(fd);
         }
         lock.lock();
-        if (read_ != at) break;   // rewound meanwhile
+        if (read_ != at) break;  // rewound meanwhile
         if (fd < 0) {
             // An unreadable closed segment is skipped (reported); the active one is retried later.
             if (!seg.closed) break;
@@ -511,9 +519,7 @@ std::vector<Entry> Spool::read(std::size_t max) {
         if (pos == at.offset) break;
         read_.offset = pos;
     }
-    if (!out.empty()) {
-        oldest_ms_ = out.front().record.spooled_at_ms;
-    }
+    if (!out.empty()) { oldest_ms_ = out.front().record.spooled_at_ms; }
     return out;
 }
 
@@ -553,7 +559,9 @@ void Spool::update_gauges() {
 }
 
 void Spool::update_gauges_locked() {
-    if (metrics_) metrics_->spool_state(static_cast<double>(disk_bytes_), static_cast<double>(records_), static_cast<double>(segments_.size()));
+    if (metrics_)
+        metrics_->spool_state(static_cast<double>(disk_bytes_), static_cast<double>(records_),
+                              static_cast<double>(segments_.size()));
 }
 
 }  // namespace mgw::spool

@@ -22,15 +22,17 @@
 #include <thread>
 #include <vector>
 
-namespace mgw::metrics { class Metrics; }
+namespace mgw::metrics {
+class Metrics;
+}
 
 namespace mgw::spool {
 
 struct SpoolOptions {
     std::string dir = "spool";
-    std::uint64_t max_bytes = 1ull << 30;          // disk the spool may use; beyond it appends are refused
-    std::uint64_t segment_bytes = 64ull << 20;     // a segment is closed once it reaches this size
-    std::chrono::milliseconds sync_interval{2};    // group-commit window before each fdatasync
+    std::uint64_t max_bytes = 1ull << 30;        // disk the spool may use; beyond it appends are refused
+    std::uint64_t segment_bytes = 64ull << 20;   // a segment is closed once it reaches this size
+    std::chrono::milliseconds sync_interval{2};  // group-commit window before each fdatasync
 };
 
 // A place in the spool: segment number and byte offset within it.
@@ -48,11 +50,11 @@ struct Entry {
 
 // What start-up found in the directory.
 struct Recovery {
-    std::uint64_t records = 0;           // valid records waiting for replay
+    std::uint64_t records = 0;  // valid records waiting for replay
     std::uint64_t segments = 0;
-    std::uint64_t corrupt_regions = 0;   // damaged or torn stretches skipped
+    std::uint64_t corrupt_regions = 0;  // damaged or torn stretches skipped
     std::uint64_t corrupt_bytes = 0;
-    std::uint64_t possible_duplicates = 0;   // records that were being replayed when the last process stopped
+    std::uint64_t possible_duplicates = 0;  // records that were being replayed when the last process stopped
 };
 
 class Spool {
@@ -96,19 +98,19 @@ public:
 
 private:
     struct Segment {
-        std::uint64_t size = 0;       // bytes written (closed segments: final size)
-        std::uint64_t durable = 0;    // bytes fsync'ed (what the reader may see)
+        std::uint64_t size = 0;     // bytes written (closed segments: final size)
+        std::uint64_t durable = 0;  // bytes fsync'ed (what the reader may see)
         bool closed = false;
-        bool scanned = false;         // damage already reported by the start-up scan
+        bool scanned = false;  // damage already reported by the start-up scan
     };
     struct Pending {
-        std::string bytes;            // the encoded record
+        std::string bytes;  // the encoded record
         AppendDone done;
         std::uint64_t spooled_ms;
     };
 
     void io_loop();
-    bool open_segment(std::uint64_t seq, std::string& error);   // I/O thread or open(); takes no lock
+    bool open_segment(std::uint64_t seq, std::string& error);  // I/O thread or open(); takes no lock
     void roll(std::unique_lock<std::mutex>& lock);
     void delete_consumed(std::unique_lock<std::mutex>& lock);
     void write_cursor(std::unique_lock<std::mutex>& lock, bool sync);
@@ -133,10 +135,10 @@ private:
     bool full_ = false;
     bool stopping_ = false;
     bool roll_requested_ = false;
-    Position cursor_;             // committed: everything before it is in Redis
-    Position inflight_;           // end of the window being replayed (== cursor_ when none)
-    Position read_;               // where the next read() starts
-    std::uint64_t active_ = 0;    // the segment being appended to
+    Position cursor_;           // committed: everything before it is in Redis
+    Position inflight_;         // end of the window being replayed (== cursor_ when none)
+    Position read_;             // where the next read() starts
+    std::uint64_t active_ = 0;  // the segment being appended to
     int active_fd_ = -1;
     int cursor_fd_ = -1;
     int dir_fd_ = -1;

@@ -92,8 +92,8 @@ TEST_CASE("client ip: host bits below the prefix are ignored") {
 }
 
 TEST_CASE("client ip: a bad trusted-proxies entry is named in the error") {
-    for (std::string_view bad : {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/x", "proxy.example.com", "10.0.0.0/",
-                                 "::ffff:10.0.0.0/8"}) {
+    for (std::string_view bad :
+         {"10.0.0.0/33", "2001:db8::/129", "10.0.0.0/x", "proxy.example.com", "10.0.0.0/", "::ffff:10.0.0.0/8"}) {
         std::string error;
         auto t = TrustedProxies::parse(std::string("192.0.2.1, ") + std::string(bad), error);
         INFO(bad);
@@ -132,8 +132,8 @@ TEST_CASE("issue 6 acceptance 1: trusted IPv4 chains resolve to the right-most u
 }
 
 TEST_CASE("issue 6 acceptance 1: trusted IPv6 and mixed chains") {
-    CHECK(resolve("2001:db8:ffff::1", {{"X-Forwarded-For", "2001:db8:1::5, 2001:db8:ffff::2"}},
-                  "2001:db8:ffff::/48") == "2001:db8:1::5");
+    CHECK(resolve("2001:db8:ffff::1", {{"X-Forwarded-For", "2001:db8:1::5, 2001:db8:ffff::2"}}, "2001:db8:ffff::/48") ==
+          "2001:db8:1::5");
     // IPv4 proxy in front of an IPv6 client, peer seen on a dual-stack socket as IPv4-mapped.
     CHECK(resolve("::ffff:10.0.0.1", {{"X-Forwarded-For", "[2001:DB8:1:0::5]:4711, 10.0.0.2"}}, "10.0.0.0/8") ==
           "2001:db8:1::5");
@@ -191,17 +191,17 @@ TEST_CASE("client ip: RFC 7239 Forwarded for= values") {
     CHECK(via("for=198.51.100.7, for=_gazonk, for=10.0.0.2") == "10.0.0.2");
     CHECK(via("for=198.51.100.7, for=\"_gazonk\"") == "10.0.0.1");
     CHECK(via("for=198.51.100.7, for=unknown") == "10.0.0.1");
-    CHECK(via("for=198.51.100.7, proto=http") == "10.0.0.1");          // an element without for=
-    CHECK(via("for=198.51.100.7, for=\"[2001:db8::1]") == "10.0.0.1");   // unterminated quote
-    CHECK(via("for=198.51.100.7;for=203.0.113.1") == "10.0.0.1");      // two for= in one element
+    CHECK(via("for=198.51.100.7, proto=http") == "10.0.0.1");           // an element without for=
+    CHECK(via("for=198.51.100.7, for=\"[2001:db8::1]") == "10.0.0.1");  // unterminated quote
+    CHECK(via("for=198.51.100.7;for=203.0.113.1") == "10.0.0.1");       // two for= in one element
     CHECK(via("for=198.51.100.7, garbage") == "10.0.0.1");
     auto r = resolve_client_ip("10.0.0.1", lookup({{"Forwarded", "for=192.0.2.60"}}), trust("10.0.0.0/8"));
     CHECK(r.source == ClientIpSource::forwarded);
 }
 
 TEST_CASE("client ip: the first honoured header present decides") {
-    const Fields both = {{"X-Forwarded-For", "203.0.113.9"}, {"Forwarded", "for=198.51.100.7"},
-                         {"X-Real-IP", "192.0.2.1"}};
+    const Fields both = {
+        {"X-Forwarded-For", "203.0.113.9"}, {"Forwarded", "for=198.51.100.7"}, {"X-Real-IP", "192.0.2.1"}};
     CHECK(resolve("10.0.0.1", both, "10.0.0.0/8") == "198.51.100.7");  // default order: Forwarded first
     ClientIpOptions xff_only;
     xff_only.headers = {ProxyHeader::x_forwarded_for};

@@ -20,7 +20,7 @@ TEST_CASE("spec 5.3: IPv4 anonymisation zeroes the last N bytes") {
 TEST_CASE("spec 5.3: IPv4 anonymisation with three bytes keeps the first byte only") {
     CHECK(anonymize_ip("203.0.113.6", 3, 0) == "203.0.0.0");
     CHECK(anonymize_ip("198.51.100.7", 3, 0) == "198.0.0.0");
-    CHECK(anonymize_ip("198.51.100.7", 9, 0) == "198.0.0.0");   // clamped to 3
+    CHECK(anonymize_ip("198.51.100.7", 9, 0) == "198.0.0.0");  // clamped to 3
     CHECK(anonymize_ip("198.51.100.7", -1, 0) == "198.51.100.7");
 }
 
@@ -30,7 +30,7 @@ TEST_CASE("spec 5.3: IPv6 anonymisation keeps /64, /48 or /24") {
     CHECK(anonymize_ip(ip, 2, 1) == "2001:db8:1:2::");
     CHECK(anonymize_ip(ip, 2, 2) == "2001:db8:1::");
     CHECK(anonymize_ip(ip, 2, 3) == "2001:d00::");
-    CHECK(anonymize_ip(ip, 2, 7) == "2001:d00::");  // clamped to 3
+    CHECK(anonymize_ip(ip, 2, 7) == "2001:d00::");                 // clamped to 3
     CHECK(anonymize_ip("2001:db8:0:0::1", 2, 2) == "2001:db8::");  // the [LAB] row
 }
 
@@ -70,9 +70,9 @@ TEST_CASE("privacy: strip_query_params removes only the named parameters") {
 
 TEST_CASE("privacy: strip_query_params keeps everything else byte-identical") {
     const std::vector<std::string> names = {"email"};
-    for (std::string url : {"https://example.com/a?b=%20c+d&e[]=1&&f=;g#h", "https://example.com/a",
-                            "https://example.com/a?", "https://example.com/a#email=x", "/relative?x=%zz",
-                            "https://example.com/a?emailx=1&xemail=2&mail=3", ""}) {
+    for (std::string url :
+         {"https://example.com/a?b=%20c+d&e[]=1&&f=;g#h", "https://example.com/a", "https://example.com/a?",
+          "https://example.com/a#email=x", "/relative?x=%zz", "https://example.com/a?emailx=1&xemail=2&mail=3", ""}) {
         INFO(url);
         CHECK(strip_query_params(url, names) == url);
     }

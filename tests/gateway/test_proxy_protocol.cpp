@@ -31,8 +31,7 @@ std::string bytes(std::initializer_list<int> b) {
 
 // TCP over IPv4: 203.0.113.5:51234 -> 10.0.0.10:80, then a TLV (PP2_TYPE_AUTHORITY "a.b").
 std::string v2_tcp4_with_tlv() {
-    return v2(0x21, 0x11,
-              bytes({203, 0, 113, 5, 10, 0, 0, 10, 0xC8, 0x22, 0, 80}) + bytes({0x02, 0x00, 0x03}) + "a.b");
+    return v2(0x21, 0x11, bytes({203, 0, 113, 5, 10, 0, 0, 10, 0xC8, 0x22, 0, 80}) + bytes({0x02, 0x00, 0x03}) + "a.b");
 }
 
 }  // namespace
@@ -77,8 +76,9 @@ TEST_CASE("proxy protocol: v1 partial input asks for more") {
 }
 
 TEST_CASE("proxy protocol: v1 is bounded to 107 bytes") {
-    const std::string longest = "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
-                                "65535 65535\r\n";
+    const std::string longest =
+        "PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+        "65535 65535\r\n";
     REQUIRE(longest.size() == 104);
     CHECK(parse_proxy_header(longest).status == ProxyParseStatus::ok);
     auto r = parse_proxy_header("PROXY TCP4 " + std::string(200, '1'));
@@ -144,8 +144,9 @@ TEST_CASE("proxy protocol: v2 TCP6 and IPv4-mapped sources") {
 }
 
 TEST_CASE("proxy protocol: v2 LOCAL, UNSPEC and UNIX mean use the socket peer") {
-    for (const auto& h : {v2(0x20, 0x00, ""), v2(0x20, 0x11, bytes({1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2})),
-                          v2(0x21, 0x00, ""), v2(0x21, 0x31, std::string(216, '\0')), v2(0x21, 0x10, std::string(12, 'x'))}) {
+    for (const auto& h :
+         {v2(0x20, 0x00, ""), v2(0x20, 0x11, bytes({1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2})), v2(0x21, 0x00, ""),
+          v2(0x21, 0x31, std::string(216, '\0')), v2(0x21, 0x10, std::string(12, 'x'))}) {
         auto r = parse_proxy_header(h);
         REQUIRE(r.status == ProxyParseStatus::ok);
         CHECK(r.is_local);
@@ -186,8 +187,8 @@ TEST_CASE("proxy protocol: the v2 length field is capped before waiting for the 
     auto r = parse_proxy_header(h);
     CHECK(r.status == ProxyParseStatus::invalid);
     CHECK(r.reason == "proxy_v2_too_long");
-    auto max = parse_proxy_header(v2(0x21, 0x11, bytes({203, 0, 113, 5, 10, 0, 0, 10, 0, 1, 0, 2}) +
-                                                     std::string(proxy_v2_max_payload - 12, '\0')));
+    auto max = parse_proxy_header(v2(
+        0x21, 0x11, bytes({203, 0, 113, 5, 10, 0, 0, 10, 0, 1, 0, 2}) + std::string(proxy_v2_max_payload - 12, '\0')));
     CHECK(max.status == ProxyParseStatus::ok);
     CHECK(max.consumed == proxy_header_max_bytes);
 }

@@ -43,7 +43,8 @@ void check_item17(const NameValues& params) {
             CHECK(std::all_of(value.begin(), value.end(), [](char c) { return c >= 'a' && c <= 'z'; }));
         } else if (name == "region") {
             CHECK((!value.empty() && value.size() <= 3));
-            CHECK(std::all_of(value.begin(), value.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }));
+            CHECK(std::all_of(value.begin(), value.end(),
+                              [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }));
         } else if (name == "city") {
             CHECK(value.size() <= 255);
             CHECK(valid_utf8(value));
@@ -64,9 +65,9 @@ TEST_CASE("issue 6 acceptance 2: a GeoIP2 City record becomes country, region, c
     CHECK(db->database_type() == "GeoIP2-City");
     auto r = db->lookup("203.0.114.9");
     REQUIRE(r);
-    CHECK(as_map(geo_override_params(*r)) == std::map<std::string, std::string>{
-                                                 {"country", "de"}, {"region", "BY"}, {"city", "München"},
-                                                 {"lat", "48.137"}, {"long", "11.576"}});
+    CHECK(as_map(geo_override_params(*r)) ==
+          std::map<std::string, std::string>{
+              {"country", "de"}, {"region", "BY"}, {"city", "München"}, {"lat", "48.137"}, {"long", "11.576"}});
     check_item17(geo_override_params(*r));
 }
 
@@ -128,9 +129,9 @@ TEST_CASE("item 17: a city longer than 255 bytes is cut at a character boundary"
 TEST_CASE("item 17: IPv6 networks are looked up") {
     auto r = open_db(test_databases().city())->lookup("2001:DB8:1:0::5");
     REQUIRE(r);
-    CHECK(as_map(geo_override_params(*r)) == std::map<std::string, std::string>{
-                                                 {"country", "us"}, {"region", "CA"}, {"city", "Mountain View"},
-                                                 {"lat", "37.386"}, {"long", "-122.084"}});
+    CHECK(as_map(geo_override_params(*r)) ==
+          std::map<std::string, std::string>{
+              {"country", "us"}, {"region", "CA"}, {"city", "Mountain View"}, {"lat", "37.386"}, {"long", "-122.084"}});
 }
 
 TEST_CASE("item 17: coordinates are rounded to 3 decimals and never -0") {
@@ -177,9 +178,9 @@ TEST_CASE("geo: the @ip-location-db flat schema is read") {
     auto db = open_db(test_databases().flat());
     auto at = db->lookup("203.0.113.1");
     REQUIRE(at);
-    CHECK(as_map(geo_override_params(*at)) == std::map<std::string, std::string>{
-                                                  {"country", "at"}, {"city", "Wien"}, {"lat", "48.208"},
-                                                  {"long", "16.374"}});
+    CHECK(
+        as_map(geo_override_params(*at)) ==
+        std::map<std::string, std::string>{{"country", "at"}, {"city", "Wien"}, {"lat", "48.208"}, {"long", "16.374"}});
     CHECK(at->region_name == "Vienna");  // state1 is a name, never sent as a region code
     auto jp = db->lookup("2001:db8:3::1");
     REQUIRE(jp);
@@ -194,10 +195,10 @@ TEST_CASE("spec 6.4: MM_* server variables for the geoip2server provider") {
     auto r = open_db(test_databases().city())->lookup("203.0.114.9");
     REQUIRE(r);
     CHECK(as_map(geo_server_vars(*r)) == std::map<std::string, std::string>{{"MM_COUNTRY_CODE", "DE"},
-                                                                             {"MM_REGION_CODE", "BY"},
-                                                                             {"MM_CITY_NAME", "München"},
-                                                                             {"MM_LATITUDE", "48.137"},
-                                                                             {"MM_LONGITUDE", "11.576"}});
+                                                                            {"MM_REGION_CODE", "BY"},
+                                                                            {"MM_CITY_NAME", "München"},
+                                                                            {"MM_LATITUDE", "48.137"},
+                                                                            {"MM_LONGITUDE", "11.576"}});
     CHECK(geo_server_vars(GeoResult{}).empty());
     CHECK(geo_override_params(GeoResult{}).empty());
     GeoResult half;

@@ -35,8 +35,9 @@ void check_value(const json::object& ours, const json::object& stock) {
     CHECK(ours.at("requests") == stock.at("requests"));
     CHECK(ours.at("tokenAuth") == stock.at("tokenAuth"));
     REQUIRE(ours.at("time").is_int64());
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    CHECK(std::llabs(ours.at("time").as_int64() - now) <= 2);   // masked: time differs per run
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    CHECK(std::llabs(ours.at("time").as_int64() - now) <= 2);  // masked: time differs per run
     const auto& our_server = ours.at("env").at("server").as_object();
     const auto& stock_server = stock.at("env").at("server").as_object();
     for (const auto& kv : our_server) {
@@ -45,7 +46,7 @@ void check_value(const json::object& ours, const json::object& stock) {
         CHECK(kv.value() == stock_server.at(kv.key()));
     }
     for (const auto& kv : stock_server) {
-        if (!worker_reads(kv.key())) continue;   // spec 2.6: left out on purpose
+        if (!worker_reads(kv.key())) continue;  // spec 2.6: left out on purpose
         INFO("env.server." << kv.key() << " is read by the worker");
         CHECK(our_server.contains(kv.key()));
     }
@@ -66,7 +67,8 @@ void check_value(const json::object& ours, const json::object& stock) {
 
 }  // namespace
 
-TEST_CASE("fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, spec 2.6)") {
+TEST_CASE(
+    "fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, spec 2.6)") {
     TrackingEnv env({"--queues", "4"});
     const auto names = fixture_names();
     REQUIRE(names.size() == 26);
@@ -79,7 +81,7 @@ TEST_CASE("fixtures: all 26 recorded cases replay with stock's responses and que
         CHECK(r.reason == f.reason);
         CHECK(r.body == f.response_body);
         HeaderList expected = f.response_headers;
-        if (f.method != "GET") {   // deviation D1
+        if (f.method != "GET") {  // deviation D1
             std::string origin = "*";
             for (const auto& [k, v] : f.request_headers)
                 if (k == "Origin") origin = v;

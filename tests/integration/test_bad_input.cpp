@@ -45,7 +45,7 @@ TEST_CASE("bad input: malformed and truncated HTTP get 400 and the connection cl
 TEST_CASE("bad input: a request that is not received in time gets 408") {
     TrackingEnv env({"--read-timeout-ms", "300"});
     Connection c(env.gateway.tracking_port());
-    c.write("GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: x\r\n");   // headers never finish
+    c.write("GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: x\r\n");  // headers never finish
     auto r = c.read_response();
     CHECK(r.status == 408);
     CHECK(c.closed_by_peer());
@@ -78,7 +78,7 @@ TEST_CASE("bad input: deeply nested bulk JSON is an empty 200, over-large bulks 
     TrackingEnv env({"--max-bulk-hits", "100", "--max-body-bytes", "200000"});
     std::string deep = "{\"requests\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
     auto r = env.send("POST", "/matomo.php", {}, deep);
-    CHECK(r.status == 413);   // over the body limit
+    CHECK(r.status == 413);  // over the body limit
     std::string nested = "{\"requests\":[" + std::string(5000, '[') + std::string(5000, ']') + "]}";
     auto n = env.send("POST", "/matomo.php", {}, nested);
     CHECK(n.status == 200);

@@ -43,7 +43,8 @@ public:
     RedisServer& owner(unsigned slot) {
         auto slots = nodes[0]->command({"CLUSTER", "SLOTS"});
         for (const auto& range : slots.elements) {
-            if (static_cast<unsigned>(range.elements.at(0).integer) <= slot && slot <= static_cast<unsigned>(range.elements.at(1).integer)) {
+            if (static_cast<unsigned>(range.elements.at(0).integer) <= slot &&
+                slot <= static_cast<unsigned>(range.elements.at(1).integer)) {
                 const auto port = range.elements.at(2).elements.at(1).integer;
                 for (auto& n : nodes)
                     if (n->port() == port) return *n;
@@ -63,8 +64,9 @@ std::set<std::string> send_hits(std::uint16_t port, const std::string& prefix, i
         char id[17];
         std::snprintf(id, sizeof id, "%03x%013x", i % 4096, i);
         const std::string marker = prefix + std::to_string(i);
-        auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
-                                      {{"Host", "127.0.0.1"}}));
+        auto r = c.send(
+            build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
+                          {{"Host", "127.0.0.1"}}));
         if (r.status == 204) acknowledged.insert(marker);
     }
     return acknowledged;
@@ -85,7 +87,9 @@ std::map<std::string, int> stored_markers(Cluster& cluster, std::map<std::string
 
 }  // namespace
 
-TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slot, and a MOVED after a slot migration is followed") {
+TEST_CASE(
+    "item 44 (cluster): every queue key lands on the master owning its slot, and a MOVED after a slot migration is "
+    "followed") {
     Cluster cluster;
     GatewayProcess gateway({"--redis", cluster.url(), "--queues", "4", "--access-log", "false", "--ack", "redis"});
     gateway.wait_until_ready();
@@ -101,7 +105,7 @@ TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slo
         CHECK(port == cluster.owner(mgw::queue::key_slot(key)).port());
         nodes_used.insert(port);
     }
-    CHECK(nodes_used.size() >= 2);   // the four queues spread over the masters
+    CHECK(nodes_used.size() >= 2);  // the four queues spread over the masters
     for (const auto& m : acknowledged) CHECK(times[m] == 1);
 
     // Migrate the slot of trackingQueueV1 to another master, as redis-cli --cluster reshard does.
@@ -111,8 +115,10 @@ TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slo
     RedisServer* to = nullptr;
     for (auto& n : cluster.nodes)
         if (n->port() != from.port()) to = n.get();
-    REQUIRE(to->command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", cluster.id(from)}).type == RedisReply::Type::status);
-    REQUIRE(from.command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", cluster.id(*to)}).type == RedisReply::Type::status);
+    REQUIRE(to->command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", cluster.id(from)}).type ==
+            RedisReply::Type::status);
+    REQUIRE(from.command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", cluster.id(*to)}).type ==
+            RedisReply::Type::status);
     auto keys = from.command({"CLUSTER", "GETKEYSINSLOT", std::to_string(slot), "100"});
     std::vector<std::string> migrate = {"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS"};
     for (const auto& k : keys.elements) migrate.push_back(k.str);
@@ -122,7 +128,8 @@ TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slo
     auto during = send_hits(gateway.tracking_port(), "b", 100);
     CHECK(during.size() == 100);
     for (auto& n : cluster.nodes)
-        REQUIRE(n->command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", cluster.id(*to)}).type == RedisReply::Type::status);
+        REQUIRE(n->command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", cluster.id(*to)}).type ==
+                RedisReply::Type::status);
     auto after = send_hits(gateway.tracking_port(), "c", 400);
     CHECK(after.size() == 400);
 
@@ -135,7 +142,8 @@ TEST_CASE("item 44 (cluster): every queue key lands on the master owning its slo
         for (const auto& m : *batch) lost += times[m] == 0, duplicated += times[m] > 1;
     CHECK(lost == 0);
     CHECK(duplicated == 0);
-    const auto metrics = send_request(gateway.admin_port(), build_request("GET", "/metrics", {{"Host", "x"}, {"Connection", "close"}}));
+    const auto metrics =
+        send_request(gateway.admin_port(), build_request("GET", "/metrics", {{"Host", "x"}, {"Connection", "close"}}));
     INFO(metrics.body.substr(0, 0));
     CHECK(metrics.body.find("matomo_gateway_redis_cluster_redirects_total{kind=\"moved\"} 0\n") == std::string::npos);
     CHECK(metrics.body.find("matomo_gateway_redis_cluster_redirects_total{kind=\"ask\"} 0\n") == std::string::npos);

@@ -4,8 +4,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <unistd.h>
+#include <fstream>
 
 using namespace mgw::test;
 
@@ -40,8 +40,8 @@ TEST_CASE("config: flags override environment, environment overrides the file, -
     auto r = gateway({"--config", file, "--check-config", "--queues", "16"}, {"MATOMO_GATEWAY_THREADS=5"});
     INFO(r.err);
     REQUIRE(r.status == 0);
-    CHECK(r.out.find("queues = \"16\"") != std::string::npos);       // flag wins over file
-    CHECK(r.out.find("threads = \"5\"") != std::string::npos);       // env wins over file
+    CHECK(r.out.find("queues = \"16\"") != std::string::npos);  // flag wins over file
+    CHECK(r.out.find("threads = \"5\"") != std::string::npos);  // env wins over file
     CHECK(r.out.find("redis = \"redis://:***@10.0.0.1:6379/2\"") != std::string::npos);
     CHECK(r.out.find("filesecret") == std::string::npos);
     ::unlink(file.c_str());
@@ -61,10 +61,12 @@ TEST_CASE("config: invalid settings fail at start-up with one line naming the ke
     fails_naming(gateway({"--trusted-proxies", "10.0.0.0/33", "--check-config"}), "trusted-proxies");
     fails_naming(gateway({"--trusted-proxies", "not-an-ip", "--check-config"}), "trusted-proxies");
     fails_naming(gateway({"--proxy-headers", "x-forwarded-host", "--check-config"}), "proxy-headers");
-    fails_naming(gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", "/nonexistent/token", "--check-config"}),
-                 "matomo-token-file");
+    fails_naming(
+        gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", "/nonexistent/token", "--check-config"}),
+        "matomo-token-file");
     auto empty_token = temp_file("t", "\n");
-    fails_naming(gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", empty_token, "--check-config"}), "matomo-token-file");
+    fails_naming(gateway({"--geoip-database", "/x.mmdb", "--matomo-token-file", empty_token, "--check-config"}),
+                 "matomo-token-file");
     ::unlink(empty_token.c_str());
     auto broken = temp_file("c.toml", "queues = [\n");
     fails_naming(gateway({"--config", broken, "--check-config"}), broken);

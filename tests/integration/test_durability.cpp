@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -39,15 +39,15 @@ namespace fs = std::filesystem;
 // "matomo_gateway_sets_acknowledged_total{via=\"spool\"}"; -1 when absent or unreachable.
 double metric(const GatewayProcess& gateway, const std::string& series) {
     try {
-        const auto r = send_request(gateway.admin_port(),
-                                    build_request("GET", "/metrics", {{"Host", "127.0.0.1"}, {"Connection", "close"}}), 10s);
+        const auto r =
+            send_request(gateway.admin_port(),
+                         build_request("GET", "/metrics", {{"Host", "127.0.0.1"}, {"Connection", "close"}}), 10s);
         std::size_t pos = 0;
         while ((pos = r.body.find(series + " ", pos)) != std::string::npos) {
             if (pos == 0 || r.body[pos - 1] == '\n') return std::stod(r.body.substr(pos + series.size() + 1));
             pos += series.size();
         }
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     return -1;
 }
 
@@ -93,8 +93,9 @@ public:
     // Waits (bounded) until `n` hits have been acknowledged in all.
     bool wait_acknowledged(long n, std::chrono::seconds limit = 120s) {
         std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, limit, [&] { return static_cast<long>(acknowledged_.size()) >= n || done_ == threads_.size(); }) &&
-               static_cast<long>(acknowledged_.size()) >= n;
+        return cv_.wait_for(lock, limit, [&] {
+            return static_cast<long>(acknowledged_.size()) >= n || done_ == threads_.size();
+        }) && static_cast<long>(acknowledged_.size()) >= n;
     }
     long acknowledged_count() {
         std::lock_guard lock(mu_);
@@ -110,7 +111,7 @@ public:
         return sent_;
     }
     long refused = 0, refused_without_retry_after = 0, not_taken = 0, lost_in_flight = 0, other_status = 0;
-    std::map<std::string, std::string> not_taken_reasons;   // marker -> what the client saw
+    std::map<std::string, std::string> not_taken_reasons;  // marker -> what the client saw
 
 private:
     void run(int t) {
@@ -131,8 +132,9 @@ private:
                     std::lock_guard lock(mu_);
                     sent_.insert(marker);
                 }
-                auto r = conn->send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
-                                                  {{"Host", "127.0.0.1"}, {"Connection", "keep-alive"}}));
+                auto r = conn->send(build_request(
+                    "GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
+                    {{"Host", "127.0.0.1"}, {"Connection", "keep-alive"}}));
                 status = r.status;
                 retry_after = r.header("Retry-After").has_value();
                 if (!r.keep_alive) conn.reset();
@@ -207,8 +209,10 @@ void check_promise(const std::set<std::string>& acknowledged, const std::set<std
                          << " distinct), extra copies " << extra_copies << ", possible duplicates counted "
                          << possible_duplicates);
     // One line per case in the test output: what docs/operations.md quotes.
-    std::printf("durability: acknowledged %zu, stored %ld hits (%zu distinct), extra copies %ld, possible duplicates counted %.0f\n",
-                acknowledged.size(), stored.hits, stored.times.size(), extra_copies, possible_duplicates);
+    std::printf(
+        "durability: acknowledged %zu, stored %ld hits (%zu distinct), extra copies %ld, possible duplicates counted "
+        "%.0f\n",
+        acknowledged.size(), stored.hits, stored.times.size(), extra_copies, possible_duplicates);
     INFO("lost: " << lost.size() << (lost.empty() ? "" : " first " + lost.front()));
     CHECK(stored.undecodable == 0);
     CHECK(lost.empty());
@@ -221,15 +225,18 @@ void check_promise(const std::set<std::string>& acknowledged, const std::set<std
 void hold_fault_for(std::chrono::seconds d) { std::this_thread::sleep_for(d); }
 
 std::vector<std::string> gateway_args(const RedisServer& redis, std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {"--redis", redis.url(), "--queues", "4", "--access-log", "false",
-                                     "--redis-reply-timeout-ms", "1000", "--spool-replay-rate", "50000"};
+    std::vector<std::string> args = {
+        "--redis", redis.url(),           "--queues", "4", "--access-log", "false", "--redis-reply-timeout-ms",
+        "1000",    "--spool-replay-rate", "50000"};
     args.insert(args.end(), more.begin(), more.end());
     return args;
 }
 
 }  // namespace
 
-TEST_CASE("durability 1: redis-server SIGKILLed during a 20,000-hit load and restarted 5 s later, every acknowledged hit is in Redis") {
+TEST_CASE(
+    "durability 1: redis-server SIGKILLed during a 20,000-hit load and restarted 5 s later, every acknowledged hit is "
+    "in Redis") {
     RedisServer redis({.append_only = true});
     GatewayProcess gateway(gateway_args(redis));
     gateway.wait_until_ready();
@@ -249,7 +256,8 @@ TEST_CASE("durability 1: redis-server SIGKILLed during a 20,000-hit load and res
                   metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
 }
 
-TEST_CASE("durability 2: Redis paused with SIGSTOP for 10 s during load and resumed, every acknowledged hit is in Redis") {
+TEST_CASE(
+    "durability 2: Redis paused with SIGSTOP for 10 s during load and resumed, every acknowledged hit is in Redis") {
     RedisServer redis;
     GatewayProcess gateway(gateway_args(redis));
     gateway.wait_until_ready();
@@ -268,7 +276,9 @@ TEST_CASE("durability 2: Redis paused with SIGSTOP for 10 s during load and resu
                   metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
 }
 
-TEST_CASE("durability 3: Redis at maxmemory with noeviction refuses writes, hits go to the spool and are replayed once memory is freed") {
+TEST_CASE(
+    "durability 3: Redis at maxmemory with noeviction refuses writes, hits go to the spool and are replayed once "
+    "memory is freed") {
     RedisServer redis;
     GatewayProcess gateway(gateway_args(redis));
     gateway.wait_until_ready();
@@ -319,7 +329,9 @@ TEST_CASE("durability 4: gateway SIGTERM during load, every hit in flight is ans
     check_promise(acked, load.sent(), stored, 0);
 }
 
-TEST_CASE("durability 5: gateway SIGKILLed during load with the default --ack, every acknowledged hit is in Redis after the restart") {
+TEST_CASE(
+    "durability 5: gateway SIGKILLed during load with the default --ack, every acknowledged hit is in Redis after the "
+    "restart") {
     RedisServer redis({.append_only = true});
     const std::string spool_dir = make_temp_dir("mgw-durability-spool");
     std::set<std::string> acknowledged, sent;
@@ -328,10 +340,10 @@ TEST_CASE("durability 5: gateway SIGKILLed during load with the default --ack, e
         GatewayProcess gateway(gateway_args(redis, {"--spool-dir", spool_dir}));
         gateway.wait_until_ready();
         Load load(gateway.tracking_port(), 8, 20000);
-        REQUIRE(load.wait_acknowledged(3000));   // into Redis
+        REQUIRE(load.wait_acknowledged(3000));  // into Redis
         redis.kill();
         const long before = load.acknowledged_count();
-        REQUIRE(load.wait_acknowledged(before + 3000));   // into the spool only
+        REQUIRE(load.wait_acknowledged(before + 3000));  // into the spool only
         // Sets whose reply the Redis kill cut off were spooled and counted here; read it while it lives.
         first_possible_duplicates = metric(gateway, "matomo_gateway_spool_possible_duplicates_total");
         gateway.signal(SIGKILL);
@@ -376,7 +388,9 @@ TEST_CASE("durability 6: spool full: 503 with Retry-After, /readyz 503, no ackno
                   metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
 }
 
-TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: the gateway starts, replays the valid records, reports the rest") {
+TEST_CASE(
+    "durability 7: a damaged and a truncated spool segment at start-up: the gateway starts, replays the valid records, "
+    "reports the rest") {
     RedisServer redis;
     const std::string spool_dir = make_temp_dir("mgw-durability-spool");
     std::set<std::string> acknowledged, sent;
@@ -397,7 +411,8 @@ TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: th
     // Damage one record in the middle and tear the last one.
     std::vector<fs::path> segments;
     for (const auto& e : fs::directory_iterator(spool_dir))
-        if (e.path().extension() == ".spool" && fs::file_size(e.path()) > mgw::spool::segment_magic.size()) segments.push_back(e.path());
+        if (e.path().extension() == ".spool" && fs::file_size(e.path()) > mgw::spool::segment_magic.size())
+            segments.push_back(e.path());
     REQUIRE(segments.size() == 1);
     std::string content;
     {
@@ -407,7 +422,8 @@ TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: th
     std::vector<std::size_t> starts;
     for (std::size_t pos = mgw::spool::segment_magic.size(); pos < content.size();) {
         mgw::spool::Record r;
-        auto d = mgw::spool::decode_record({reinterpret_cast<const unsigned char*>(content.data()) + pos, content.size() - pos}, r, true);
+        auto d = mgw::spool::decode_record(
+            {reinterpret_cast<const unsigned char*>(content.data()) + pos, content.size() - pos}, r, true);
         REQUIRE(d.status == mgw::spool::DecodeStatus::ok);
         starts.push_back(pos);
         pos += d.consumed;
@@ -424,9 +440,12 @@ TEST_CASE("durability 7: a damaged and a truncated spool segment at start-up: th
     gateway.wait_until_ready();
     wait_for_drained_spool(gateway);
     INFO("gateway stdout:\n" << join_lines(gateway.output_lines()));
-    CHECK(gateway.wait_for_line([](std::string_view l) {
-        return l.find("\"event\":\"spool_opened\"") != std::string_view::npos && l.find("\"corrupt_records\":2") != std::string_view::npos;
-    }).has_value());
+    CHECK(gateway
+              .wait_for_line([](std::string_view l) {
+                  return l.find("\"event\":\"spool_opened\"") != std::string_view::npos &&
+                         l.find("\"corrupt_records\":2") != std::string_view::npos;
+              })
+              .has_value());
     CHECK(metric(gateway, "matomo_gateway_spool_corrupt_records_total") == 2);
     CHECK(metric(gateway, "matomo_gateway_spool_replayed_total") == 98);
     const Stored stored = stored_hits(redis);

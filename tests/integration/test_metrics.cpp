@@ -56,7 +56,8 @@ std::vector<std::string> check_exposition(const std::string& text, std::vector<S
         Sample s;
         s.name = m[1];
         std::string labels = m[3];
-        for (std::sregex_iterator it(labels.begin(), labels.end(), label_re), end; it != end; ++it) s.labels[(*it)[1]] = (*it)[2];
+        for (std::sregex_iterator it(labels.begin(), labels.end(), label_re), end; it != end; ++it)
+            s.labels[(*it)[1]] = (*it)[2];
         std::string rebuilt;
         for (std::sregex_iterator it(labels.begin(), labels.end(), label_re), end; it != end; ++it)
             rebuilt += (rebuilt.empty() ? "" : ",") + it->str();
@@ -66,13 +67,12 @@ std::vector<std::string> check_exposition(const std::string& text, std::vector<S
             std::string v = m[4];
             s.value = (v == "+Inf") ? INFINITY : (v == "-Inf" ? -INFINITY : std::stod(v, &used));
             if (v != "+Inf" && v != "-Inf" && v != "NaN" && used != v.size()) errors.push_back("bad value: " + line);
-        } catch (const std::exception&) {
-            errors.push_back("bad value: " + line);
-        }
+        } catch (const std::exception&) { errors.push_back("bad value: " + line); }
         std::string family = s.name;
         for (auto suffix : {"_bucket", "_sum", "_count"}) {
             std::string sfx(suffix);
-            if (!types.count(family) && family.size() > sfx.size() && family.compare(family.size() - sfx.size(), sfx.size(), sfx) == 0)
+            if (!types.count(family) && family.size() > sfx.size() &&
+                family.compare(family.size() - sfx.size(), sfx.size(), sfx) == 0)
                 family = family.substr(0, family.size() - sfx.size());
         }
         if (!types.count(family)) errors.push_back("sample without TYPE: " + line);
@@ -87,18 +87,22 @@ std::vector<std::string> check_exposition(const std::string& text, std::vector<S
         std::string key;
         for (const auto& [k, v] : s.labels)
             if (k != "le") key += k + "=" + v + ",";
-        if (s.name.size() > 7 && s.name.substr(s.name.size() - 7) == "_bucket") buckets[s.name.substr(0, s.name.size() - 7) + "{" + key] .push_back(s.value);
-        if (s.name.size() > 6 && s.name.substr(s.name.size() - 6) == "_count") counts[s.name.substr(0, s.name.size() - 6) + "{" + key] = s.value;
+        if (s.name.size() > 7 && s.name.substr(s.name.size() - 7) == "_bucket")
+            buckets[s.name.substr(0, s.name.size() - 7) + "{" + key].push_back(s.value);
+        if (s.name.size() > 6 && s.name.substr(s.name.size() - 6) == "_count")
+            counts[s.name.substr(0, s.name.size() - 6) + "{" + key] = s.value;
     }
     for (const auto& [series, values] : buckets) {
         for (std::size_t i = 1; i < values.size(); ++i)
             if (values[i] < values[i - 1]) errors.push_back("histogram buckets not cumulative: " + series);
-        if (!counts.count(series) || counts[series] != values.back()) errors.push_back("+Inf bucket != _count: " + series);
+        if (!counts.count(series) || counts[series] != values.back())
+            errors.push_back("+Inf bucket != _count: " + series);
     }
     return errors;
 }
 
-double value_of(const std::vector<Sample>& samples, const std::string& name, const std::map<std::string, std::string>& labels) {
+double value_of(const std::vector<Sample>& samples, const std::string& name,
+                const std::map<std::string, std::string>& labels) {
     for (const auto& s : samples) {
         if (s.name != name) continue;
         bool match = true;
@@ -112,10 +116,13 @@ double value_of(const std::vector<Sample>& samples, const std::string& name, con
 
 TEST_CASE("metrics: after a known load /metrics is strict text format 0.0.4 and the counters equal the load") {
     TrackingEnv env({"--queues", "4"});
-    for (int i = 0; i < 25; ++i) REQUIRE(env.get("/matomo.php?idsite=1&rec=1&_id=" + std::string(16, "0123456789abcdef"[i % 16])).status == 200);
-    REQUIRE(env.send("POST", "/matomo.php", {}, R"({"requests":["?idsite=1&rec=1","?idsite=1&rec=1","?idsite=1&rec=1"]})").status == 200);
+    for (int i = 0; i < 25; ++i)
+        REQUIRE(env.get("/matomo.php?idsite=1&rec=1&_id=" + std::string(16, "0123456789abcdef"[i % 16])).status == 200);
+    REQUIRE(
+        env.send("POST", "/matomo.php", {}, R"({"requests":["?idsite=1&rec=1","?idsite=1&rec=1","?idsite=1&rec=1"]})")
+            .status == 200);
     for (int i = 0; i < 4; ++i) REQUIRE(env.send("PUT", "/matomo.php?idsite=1").status == 405);
-    REQUIRE(env.get("/matomo.php").status == 200);   // no hits
+    REQUIRE(env.get("/matomo.php").status == 200);  // no hits
     REQUIRE(env.get("/matomo.php?idsite=1&rec=1&cip=1.2.3.4").status == 400);
 
     auto scrape = env.send_admin("/metrics");
@@ -147,7 +154,8 @@ TEST_CASE("probes: /livez is 200 whatever Redis does, /readyz follows Redis when
     CHECK(env.send_admin("/readyz").status == 200);
     env.redis.stop();
     // The writer notices the lost connection on its own; wait for readiness to turn.
-    REQUIRE(env.gateway.wait_for_line([](std::string_view l) { return l.find("\"event\":\"redis_connection_lost\"") != std::string_view::npos; }));
+    REQUIRE(env.gateway.wait_for_line(
+        [](std::string_view l) { return l.find("\"event\":\"redis_connection_lost\"") != std::string_view::npos; }));
     auto ready = env.send_admin("/readyz");
     CHECK(ready.status == 503);
     CHECK(ready.body.find("redis") != std::string::npos);

@@ -25,14 +25,15 @@ TEST_CASE("item 5: hits of one visitor keep their order in their queue across re
     REQUIRE(landed.size() == 200);
     for (int i = 0; i < 200; ++i) {
         CHECK(landed[static_cast<std::size_t>(i)].key == "trackingQueueV1_2");
-        CHECK(landed[static_cast<std::size_t>(i)].state.at("requests").as_array()[0].at("seq") == boost::json::value(std::to_string(i)));
+        CHECK(landed[static_cast<std::size_t>(i)].state.at("requests").as_array()[0].at("seq") ==
+              boost::json::value(std::to_string(i)));
     }
 }
 
 TEST_CASE("writer: 100,000 hits over 64 keep-alive connections, every acknowledged hit stored exactly once") {
     TrackingEnv env({"--queues", "4", "--access-log", "false"});
     constexpr int kConnections = 64;
-    constexpr int kPerConnection = 1563;   // 64 x 1563 = 100,032
+    constexpr int kPerConnection = 1563;  // 64 x 1563 = 100,032
     std::atomic<long> acknowledged{0};
     std::atomic<long> failures{0};
     std::vector<std::thread> threads;
@@ -43,15 +44,14 @@ TEST_CASE("writer: 100,000 hits over 64 keep-alive connections, every acknowledg
                 for (int i = 0; i < kPerConnection; ++i) {
                     char id[17];
                     std::snprintf(id, sizeof id, "%04x%012x", t, i);
-                    auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&n=" +
-                                                             std::to_string(t) + "-" + std::to_string(i),
+                    auto r = c.send(build_request("GET",
+                                                  "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) +
+                                                      "&n=" + std::to_string(t) + "-" + std::to_string(i),
                                                   {{"Host", "x"}}));
                     if (r.status == 204) ++acknowledged;
                     else ++failures;
                 }
-            } catch (const std::exception&) {
-                ++failures;
-            }
+            } catch (const std::exception&) { ++failures; }
         });
     }
     for (auto& th : threads) th.join();
@@ -75,7 +75,9 @@ TEST_CASE("writer: 100,000 hits over 64 keep-alive connections, every acknowledg
     CHECK(duplicates == 0);
 }
 
-TEST_CASE("item 5: with --redis-connections 4 every queue keeps its order and every acknowledged hit is stored exactly once") {
+TEST_CASE(
+    "item 5: with --redis-connections 4 every queue keeps its order and every acknowledged hit is stored exactly "
+    "once") {
     TrackingEnv env({"--queues", "8", "--access-log", "false", "--redis-connections", "4"});
     // Four writer connections, plus the test's own client.
     auto clients = env.redis.command({"CLIENT", "LIST"}).str;
@@ -91,19 +93,19 @@ TEST_CASE("item 5: with --redis-connections 4 every queue keeps its order and ev
                 char id[17];
                 std::snprintf(id, sizeof id, "%016x", t + 1);
                 for (int i = 0; i < kPerVisitor; ++i) {
-                    auto r = c.send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) +
-                                                             "&v=" + std::to_string(t) + "&seq=" + std::to_string(i),
+                    auto r = c.send(build_request("GET",
+                                                  "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) +
+                                                      "&v=" + std::to_string(t) + "&seq=" + std::to_string(i),
                                                   {{"Host", "x"}}));
                     if (r.status == 204) ++acknowledged;
                 }
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
         });
     }
     for (auto& th : threads) th.join();
     CHECK(acknowledged == kVisitors * kPerVisitor);
     // Per visitor, the hits appear in its queue in the order they were sent, each once.
-    std::map<std::string, std::vector<int>> seen;   // visitor -> seq in stored order
+    std::map<std::string, std::vector<int>> seen;  // visitor -> seq in stored order
     std::set<std::string> queues_of_visitor[kVisitors];
     for (const auto& key : env.redis.queue_keys()) {
         for (const auto& v : php_decode_queue_values(env.redis.lrange_all(key))) {

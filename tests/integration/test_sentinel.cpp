@@ -6,12 +6,12 @@
 //
 // Waits are bounded polls with a deadline (a short poll interval, never a sleep standing in for
 // an event); every process stops at the end of the test (RAII).
-#include "tracking_env.hpp"
 #include "support/free_port.hpp"
 #include "support/line_reader.hpp"
 #include "support/poll.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
+#include "tracking_env.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -37,7 +37,6 @@ namespace {
 
 constexpr char kMasterName[] = "mymaster";
 
-
 // "connected_slaves:1" -> "1" from an INFO reply; empty if the field is absent.
 std::string info_field(const std::string& info, const std::string& field) {
     const std::string needle = field + ":";
@@ -56,7 +55,8 @@ std::string info_field(const std::string& info, const std::string& field) {
 // A flat [k1, v1, k2, v2, ...] array reply as a map.
 std::map<std::string, std::string> as_fields(const RedisReply& reply) {
     std::map<std::string, std::string> out;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) out[reply.elements[i].str] = reply.elements[i + 1].str;
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2)
+        out[reply.elements[i].str] = reply.elements[i + 1].str;
     return out;
 }
 
@@ -70,7 +70,8 @@ public:
             for (int attempt = 0; attempt < 5; ++attempt) {
                 if (try_start(free_port(), master_port)) return;
             }
-            throw std::runtime_error("redis-sentinel: no free port after 5 attempts; last log:\n" + join_lines(last_log_));
+            throw std::runtime_error("redis-sentinel: no free port after 5 attempts; last log:\n" +
+                                     join_lines(last_log_));
         } catch (...) {
             std::error_code ignored;
             std::filesystem::remove_all(dir_, ignored);
@@ -160,13 +161,12 @@ public:
         int status = 0;
         try {
             if (!conn_) conn_ = std::make_unique<Connection>(port_, 5s);
-            auto r = conn_->send(build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
-                                               {{"Host", "127.0.0.1"}, {"Connection", "keep-alive"}}));
+            auto r = conn_->send(
+                build_request("GET", "/matomo.php?idsite=1&rec=1&send_image=0&_id=" + std::string(id) + "&mk=" + marker,
+                              {{"Host", "127.0.0.1"}, {"Connection", "keep-alive"}}));
             status = r.status;
             if (!r.keep_alive) conn_.reset();
-        } catch (const std::exception&) {
-            conn_.reset();
-        }
+        } catch (const std::exception&) { conn_.reset(); }
         if (status >= 200 && status < 300) acknowledged.insert(marker);
         else if (status == 503) refused.insert(marker);
         else unanswered_or_other.insert(marker);
@@ -191,8 +191,9 @@ std::string sentinel_master_line_for(const std::string& address) {
 
 }  // namespace
 
-TEST_CASE("item 44: Sentinel: the master is found through the sentinels and found again after SENTINEL FAILOVER, "
-          "every acknowledged hit is stored") {
+TEST_CASE(
+    "item 44: Sentinel: the master is found through the sentinels and found again after SENTINEL FAILOVER, "
+    "every acknowledged hit is stored") {
     const auto test_start = Clock::now();
 
     // Master and replica. The full sync goes through an RDB file in the master's directory: with
@@ -203,7 +204,8 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     RedisServer master;
     REQUIRE(master.command({"CONFIG", "SET", "repl-diskless-sync", "no"}).type == RedisReply::Type::status);
     RedisServer replica;
-    REQUIRE(replica.command({"REPLICAOF", "127.0.0.1", std::to_string(master.port())}).type == RedisReply::Type::status);
+    REQUIRE(replica.command({"REPLICAOF", "127.0.0.1", std::to_string(master.port())}).type ==
+            RedisReply::Type::status);
     // --redis-wait-replicas 1 with one replica: after the promotion the old master has no replica,
     // so whatever it still accepts is never acknowledged; the new master acknowledges again once
     // the old one has been demoted and replicates from it.
@@ -217,8 +219,9 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
                info_field(master_info, "slave0").find("state=online") != std::string::npos &&
                info_field(replica_info, "master_link_status") == "up";
     });
-    if (!replica_in_sync) FAIL("replica not in sync within 10 s; master INFO replication:\n"
-                               << master.command({"INFO", "replication"}).str);
+    if (!replica_in_sync)
+        FAIL("replica not in sync within 10 s; master INFO replication:\n"
+             << master.command({"INFO", "replication"}).str);
 
     // The sentinel, started once the replica is in sync so its first INFO of the master already
     // lists it. It can promote the replica once it has the replica's own INFO (link ok).
@@ -231,22 +234,24 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
             auto fields = as_fields(entry);
             for (const auto& [k, v] : fields) replicas_seen += k + "=" + v + " ";
             replicas_seen += "\n";
-            if (fields["name"] == replica_address && fields["flags"] == "slave" && fields["master-link-status"] == "ok" &&
-                !fields["info-refresh"].empty() && std::stoll(fields["info-refresh"]) < 5000)
+            if (fields["name"] == replica_address && fields["flags"] == "slave" &&
+                fields["master-link-status"] == "ok" && !fields["info-refresh"].empty() &&
+                std::stoll(fields["info-refresh"]) < 5000)
                 return true;
         }
         return false;
     });
     if (!sentinel_knows_replica)
         FAIL("the sentinel does not know the replica within 10 s; SENTINEL replicas:\n"
-             << replicas_seen << "sentinel log:\n" << join_lines(sentinel.log_lines()));
+             << replicas_seen << "sentinel log:\n"
+             << join_lines(sentinel.log_lines()));
     REQUIRE(sentinel.master_address() == master_address);
 
     // The gateway, with a dead sentinel (refuses connections) listed first.
     RefusingPort dead_sentinel;
     GatewayProcess gateway({"--redis",
-                            "redis-sentinel://127.0.0.1:" + std::to_string(dead_sentinel.port()) + ",127.0.0.1:" +
-                                std::to_string(sentinel.port()) + "/0?master=" + kMasterName,
+                            "redis-sentinel://127.0.0.1:" + std::to_string(dead_sentinel.port()) +
+                                ",127.0.0.1:" + std::to_string(sentinel.port()) + "/0?master=" + kMasterName,
                             "--queues", "1", "--access-log", "false", "--redis-wait-replicas", "1",
                             // The writer's own failover behaviour: no spool, so every unconfirmed set is a 503.
                             "--ack", "redis"});
@@ -300,7 +305,8 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
         FAIL("SENTINEL FAILOVER answered " << failover.str << "; sentinel log:\n" << join_lines(sentinel.log_lines()));
     const bool switched = poll_until(failover_deadline, [&] { return sentinel.master_address() == replica_address; });
     if (!switched)
-        FAIL("the sentinel still names " << sentinel.master_address() << "; sentinel log:\n" << join_lines(sentinel.log_lines()));
+        FAIL("the sentinel still names " << sentinel.master_address() << "; sentinel log:\n"
+                                         << join_lines(sentinel.log_lines()));
     const auto switch_seen = Clock::now();
 
     // Phase 2: keep sending until the gateway, having logged the new master, acknowledges a hit
@@ -325,7 +331,8 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     }
     if (!acknowledged_after_switch)
         FAIL("the gateway did not acknowledge a hit on the new master within 40 s of the failover; "
-             << gateway_log() << "sentinel log:\n" << join_lines(sentinel.log_lines()));
+             << gateway_log() << "sentinel log:\n"
+             << join_lines(sentinel.log_lines()));
 
     // Phase 3: a full batch on the new master, every hit acknowledged.
     int phase3_acknowledged = 0;
@@ -371,12 +378,15 @@ TEST_CASE("item 44: Sentinel: the master is found through the sentinels and foun
     };
     const auto ms = [](Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
 
-    INFO("acknowledged " << hits.acknowledged.size() << " (phase 1: " << phase1_acknowledged << ", phase 2: "
-                         << phase2_acknowledged << " of " << phase2_sent << ", phase 3: " << phase3_acknowledged
-                         << "), 503: " << hits.refused.size() << ", no answer/other: " << hits.unanswered_or_other.size());
-    INFO("new master holds " << values.size() << " values, " << stored_hits << " hits, " << undecodable << " undecodable");
+    INFO("acknowledged " << hits.acknowledged.size() << " (phase 1: " << phase1_acknowledged
+                         << ", phase 2: " << phase2_acknowledged << " of " << phase2_sent
+                         << ", phase 3: " << phase3_acknowledged << "), 503: " << hits.refused.size()
+                         << ", no answer/other: " << hits.unanswered_or_other.size());
+    INFO("new master holds " << values.size() << " values, " << stored_hits << " hits, " << undecodable
+                             << " undecodable");
     INFO("gateway logged the new master "
-         << (gateway_switch_seen ? std::to_string(ms(*gateway_switch_seen - switch_seen)) + " ms" : std::string("never"))
+         << (gateway_switch_seen ? std::to_string(ms(*gateway_switch_seen - switch_seen)) + " ms"
+                                 : std::string("never"))
          << " after the sentinel reported it");
     INFO("lost (acknowledged, not stored): " << lost.size() << ": " << sample(lost));
     INFO("duplicated: " << duplicated.size() << ": " << sample(duplicated));

@@ -15,7 +15,8 @@ const HeaderList kBrowser = {{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:
                              {"Accept-Language", "en-US,en;q=0.5"}};
 
 long long now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 const json::array& requests_of(const Landed& l) { return l.state.at("requests").as_array(); }
@@ -29,7 +30,7 @@ TEST_CASE("item 4: one RPUSH per request and queue, no other list mutation") {
                        R"("?idsite=1&rec=1&_id=1110000000000003","?idsite=1&rec=1&_id=3330000000000004"]})";
     REQUIRE(env.send("POST", "/matomo.php", {{"Content-Type", "application/json"}}, bulk).status == 200);
     REQUIRE(env.get("/matomo.php?idsite=1&rec=1&_id=0123456789abcdef").status == 200);
-    CHECK(env.command_calls("rpush") == 4);   // 3 queues for the bulk, 1 for the GET
+    CHECK(env.command_calls("rpush") == 4);  // 3 queues for the bulk, 1 for the GET
     for (auto cmd : {"lpush", "lset", "lrem", "ltrim", "linsert", "del", "expire", "set"}) {
         INFO(cmd);
         CHECK(env.command_calls(cmd) == 0);
@@ -89,7 +90,8 @@ TEST_CASE("items 7, 8, 9: exactly requests, env, tokenAuth and time; time is now
 
 TEST_CASE("item 10: GET and form POST parameters are PHP-mangled strings and GET wins over POST") {
     TrackingEnv env;
-    auto r = env.send("POST", "/matomo.php?idsite=1&dup=get", {{"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}},
+    auto r = env.send("POST", "/matomo.php?idsite=1&dup=get",
+                      {{"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}},
                       "rec=1&a.b=1&c+d=2&e[]=3&f=%2B+x&dup=post&x=1&x=2");
     REQUIRE(r.status == 200);
     auto l = env.landed();
@@ -110,7 +112,7 @@ TEST_CASE("item 11: bulk hits given as objects keep their JSON types") {
     CHECK(hit.at("e_v").is_double());
     CHECK(hit.at("e_v").as_double() == 12.5);
     CHECK(hit.at("new_visit").is_bool());
-    CHECK(l[0].state.at("tokenAuth") == "");   // bulk default (spec 2.4.3)
+    CHECK(l[0].state.at("tokenAuth") == "");  // bulk default (spec 2.4.3)
 }
 
 TEST_CASE("items 24, 25: GIF with no-store for GET, 204 No Response for send_image=0 in query or form") {
@@ -126,7 +128,8 @@ TEST_CASE("items 24, 25: GIF with no-store for GET, 204 No Response for send_ima
     CHECK(q.status == 204);
     CHECK(q.reason == "No Response");
     CHECK(q.body.empty());
-    auto form = env.send("POST", "/matomo.php", {{"Content-Type", "application/x-www-form-urlencoded"}}, "idsite=1&rec=1&send_image=0");
+    auto form = env.send("POST", "/matomo.php", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                         "idsite=1&rec=1&send_image=0");
     CHECK(form.status == 204);
     CHECK(env.landed().size() == 3);
 }
@@ -155,7 +158,8 @@ TEST_CASE("items 27, 28: no parameters, empty POST or invalid bulk JSON give an 
 
 TEST_CASE("item 29 and deviation D1: every non-GET response carries the CORS pair") {
     TrackingEnv env;
-    auto gif = env.send("POST", "/matomo.php", {{"Origin", "https://shop.example"}, {"Content-Type", "application/x-www-form-urlencoded"}},
+    auto gif = env.send("POST", "/matomo.php",
+                        {{"Origin", "https://shop.example"}, {"Content-Type", "application/x-www-form-urlencoded"}},
                         "idsite=1&rec=1");
     CHECK(gif.status == 200);
     CHECK(gif.header("Access-Control-Allow-Origin") == "https://shop.example");
@@ -167,13 +171,14 @@ TEST_CASE("item 29 and deviation D1: every non-GET response carries the CORS pai
 
 TEST_CASE("item 30: an OPTIONS preflight gets 204 with the allow headers") {
     TrackingEnv env;
-    auto r = env.send("OPTIONS", "/matomo.php", {{"Origin", "https://a.example"}, {"Access-Control-Request-Method", "POST"}});
+    auto r = env.send("OPTIONS", "/matomo.php",
+                      {{"Origin", "https://a.example"}, {"Access-Control-Request-Method", "POST"}});
     CHECK(r.status == 204);
     CHECK(r.header("Access-Control-Allow-Methods") == "GET, POST");
     CHECK(r.header("Access-Control-Allow-Headers") == "*");
     CHECK(r.header("Access-Control-Allow-Origin") == "*");
     auto plain = env.send("OPTIONS", "/matomo.php");
-    CHECK(plain.status == 200);   // not a preflight: a request without hits (R2)
+    CHECK(plain.status == 200);  // not a preflight: a request without hits (R2)
     CHECK(env.landed().empty());
 }
 
@@ -196,7 +201,8 @@ TEST_CASE("item 31: GET responses carry no Access-Control headers unless cors_do
 TEST_CASE("item 32: HEAD with tracking parameters is queued like GET, without body or Cache-Control") {
     TrackingEnv env;
     Connection c(env.gateway.tracking_port());
-    c.write(build_request("HEAD", "/matomo.php?idsite=1&rec=1&_id=0123456789abcdef", {{"Host", "x"}, {"Connection", "close"}}));
+    c.write(build_request("HEAD", "/matomo.php?idsite=1&rec=1&_id=0123456789abcdef",
+                          {{"Host", "x"}, {"Connection", "close"}}));
     auto r = c.read_response(true);
     CHECK(r.status == 200);
     CHECK(r.header("Content-Length") == "43");
@@ -210,7 +216,8 @@ TEST_CASE("item 33: /piwik.php, /js/?params and POST /js/ behave like /matomo.ph
     TrackingEnv env;
     CHECK(env.get("/piwik.php?idsite=1&rec=1").status == 200);
     CHECK(env.get("/js/?idsite=1&rec=1").status == 200);
-    CHECK(env.send("POST", "/js/", {{"Content-Type", "application/x-www-form-urlencoded"}}, "idsite=1&rec=1").status == 200);
+    CHECK(env.send("POST", "/js/", {{"Content-Type", "application/x-www-form-urlencoded"}}, "idsite=1&rec=1").status ==
+          200);
     CHECK(env.landed().size() == 3);
     TrackingEnv extra({"--tracking-paths", "/analytics/t.php,/m.php"});
     CHECK(extra.get("/analytics/t.php?idsite=1&rec=1").status == 200);
@@ -241,17 +248,19 @@ TEST_CASE("item 34: /js/ without a query serves the configured tracker file") {
 
 TEST_CASE("item 35: a bulk body is recognised by \"requests\" whatever the Content-Type") {
     TrackingEnv env({"--queues", "4"});
-    auto r = env.send("POST", "/matomo.php", {{"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}},
-                      R"({"requests":["?idsite=1&rec=1&_id=1110000000000001","?idsite=1&rec=1&_id=2220000000000002"],"send_image":0})");
+    auto r = env.send(
+        "POST", "/matomo.php", {{"Content-Type", "application/x-www-form-urlencoded; charset=UTF-8"}},
+        R"({"requests":["?idsite=1&rec=1&_id=1110000000000001","?idsite=1&rec=1&_id=2220000000000002"],"send_image":0})");
     CHECK(r.status == 200);
     auto l = env.landed();
     REQUIRE(l.size() == 2);
-    for (const auto& x : l) CHECK(requests_of(x)[0].as_object().size() == 3);   // no junk $_POST keys merged
+    for (const auto& x : l) CHECK(requests_of(x)[0].as_object().size() == 3);  // no junk $_POST keys merged
 }
 
 TEST_CASE("item 36: bulk strings without ? are skipped and CR/LF anywhere are removed") {
     TrackingEnv env;
-    auto r = env.send("POST", "/matomo.php", {}, "{\"requests\":[\"no-query\",\r\n\"?idsite=1&rec=1&action_name=Li\r\nne\"]}");
+    auto r = env.send("POST", "/matomo.php", {},
+                      "{\"requests\":[\"no-query\",\r\n\"?idsite=1&rec=1&action_name=Li\r\nne\"]}");
     CHECK(r.status == 200);
     auto l = env.landed();
     REQUIRE(l.size() == 1);
@@ -296,7 +305,7 @@ TEST_CASE("item 43 and deviation D2: invalid UTF-8 in parameters and headers sti
     CHECK(r.status == 200);
     auto l = env.landed();
     REQUIRE(l.size() == 1);
-    REQUIRE(!l[0].state.empty());   // php decoded it: valid JSON
+    REQUIRE(!l[0].state.empty());  // php decoded it: valid JSON
     CHECK(requests_of(l[0])[0].at("action_name") == "\xEF\xBF\xBD\xEF\xBF\xBD");
     CHECK(requests_of(l[0])[0].at("url") == "ok\xEF\xBF\xBD");
     CHECK(l[0].state.at("env").at("server").at("HTTP_USER_AGENT") == "bad\xEF\xBF\xBD agent");
@@ -310,8 +319,8 @@ TEST_CASE("deviation D3: a hit the worker would reject travels alone, so later h
     REQUIRE(env.send("POST", "/matomo.php", {}, bulk).status == 200);
     auto l = env.landed();
     REQUIRE(l.size() == 2);
-    CHECK(requests_of(l[0]).size() == 2);   // A and C share the queue's set
-    CHECK(requests_of(l[1]).size() == 1);   // the hit with an unauthorised override is alone
+    CHECK(requests_of(l[0]).size() == 2);  // A and C share the queue's set
+    CHECK(requests_of(l[1]).size() == 1);  // the hit with an unauthorised override is alone
     CHECK(requests_of(l[1])[0].at("action_name") == "Bad");
 }
 
@@ -332,5 +341,6 @@ TEST_CASE("validation=strict: what the worker would drop is refused with 400 and
     auto l = env.landed();
     REQUIRE(l.size() == 1);
     CHECK(requests_of(l[0]).size() == 1);
-    CHECK(env.gateway.wait_for_line([](std::string_view s) { return s.find("\"reason\":\"idsite_not_allowed\"") != std::string::npos; }));
+    CHECK(env.gateway.wait_for_line(
+        [](std::string_view s) { return s.find("\"reason\":\"idsite_not_allowed\"") != std::string::npos; }));
 }

@@ -18,7 +18,7 @@ namespace mgw::test {
 struct Landed {
     std::string key;
     std::string raw;
-    boost::json::object state;   // php-decoded request set
+    boost::json::object state;  // php-decoded request set
 };
 
 class TrackingEnv {
@@ -33,7 +33,9 @@ public:
         headers.emplace_back("Connection", "close");
         return send_request(gateway.tracking_port(), build_request(method, target, headers, body));
     }
-    HttpResponse get(std::string_view target, HeaderList headers = {}) { return send("GET", target, std::move(headers)); }
+    HttpResponse get(std::string_view target, HeaderList headers = {}) {
+        return send("GET", target, std::move(headers));
+    }
     HttpResponse send_admin(std::string_view target) {
         return send_request(gateway.admin_port(),
                             build_request("GET", target, {{"Host", "127.0.0.1"}, {"Connection", "close"}}));
@@ -45,7 +47,8 @@ public:
         for (auto& [key, values] : redis.queue_contents()) {
             auto decoded = php_decode_queue_values(values);
             for (std::size_t i = 0; i < values.size(); ++i)
-                out.push_back({key, values[i], decoded[i].is_object() ? decoded[i].as_object() : boost::json::object{}});
+                out.push_back(
+                    {key, values[i], decoded[i].is_object() ? decoded[i].as_object() : boost::json::object{}});
         }
         return out;
     }

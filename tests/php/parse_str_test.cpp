@@ -38,8 +38,9 @@ json::object cookies(std::string_view header) {
 
 }  // namespace
 
-TEST_CASE("item 10: GET/POST hit parameters are stored as strings, with PHP name mangling (a.b → a_b), [] arrays, "
-          "last-duplicate-wins") {
+TEST_CASE(
+    "item 10: GET/POST hit parameters are stored as strings, with PHP name mangling (a.b → a_b), [] arrays, "
+    "last-duplicate-wins") {
     json::object out;
     const ParseResult r = mgw::php::parse_str("a.b=1&c+d=2&e[]=3&f=%2B+x&dup=1&dup=2", out);
     check_same(out, R"({"a_b":"1","c_d":"2","e":["3"],"f":"+ x","dup":"2"})");
@@ -182,10 +183,11 @@ TEST_CASE("scrub_utf8: one U+FFFD per maximal ill-formed subpart (Unicode / WHAT
     };
     CHECK(scrub("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") ==
           std::make_pair(false, std::string("plain \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80")));
-    CHECK(scrub("\xC0\xAF") == std::make_pair(true, r + r));              // overlong
-    CHECK(scrub("\xED\xA0\x80") == std::make_pair(true, r + r + r));       // surrogate
-    CHECK(scrub("x\xE2\x82") == std::make_pair(true, "x" + r));            // truncated at the end
-    CHECK(scrub("\xE2\x82" "A") == std::make_pair(true, r + "A"));         // truncated by ASCII
+    CHECK(scrub("\xC0\xAF") == std::make_pair(true, r + r));          // overlong
+    CHECK(scrub("\xED\xA0\x80") == std::make_pair(true, r + r + r));  // surrogate
+    CHECK(scrub("x\xE2\x82") == std::make_pair(true, "x" + r));       // truncated at the end
+    CHECK(scrub("\xE2\x82"
+                "A") == std::make_pair(true, r + "A"));                       // truncated by ASCII
     CHECK(scrub("\xF4\x90\x80\x80") == std::make_pair(true, r + r + r + r));  // above U+10FFFF
     CHECK(scrub("\xF8\x88\x80\x80\x80") == std::make_pair(true, r + r + r + r + r));
     CHECK(scrub("\xF0\x9F\x98\xC3\xA9") == std::make_pair(true, r + "\xC3\xA9"));

@@ -28,7 +28,7 @@ TEST_CASE("matomo_sanitize: entities are decoded first, so already-escaped input
 }
 
 TEST_CASE("matomo_sanitize: HTML 4.01 decoding rules (no apos entity, case-sensitive names, strtol quirks)") {
-    CHECK(matomo_sanitize("&apos;") == "&amp;apos;");       // &apos; is not an HTML 4.01 entity
+    CHECK(matomo_sanitize("&apos;") == "&amp;apos;");  // &apos; is not an HTML 4.01 entity
     CHECK(matomo_sanitize("&LT;&Lt;&lt") == "&amp;LT;&amp;Lt;&amp;lt");
     CHECK(matomo_sanitize("&#x0x41;&#0x41;") == "A&amp;#0x41;");  // strtol(…, 16) takes a 0x prefix
     CHECK(matomo_sanitize("&#65&#;&#x;&;") == "&amp;#65&amp;#;&amp;#x;&amp;;");

@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 using mgw::queue::choose_queue;
-using mgw::queue::QueueChoiceOptions;
 using mgw::queue::queue_key;
+using mgw::queue::QueueChoiceOptions;
 
 namespace {
 
@@ -17,8 +17,8 @@ boost::json::object hit(std::initializer_list<std::pair<const char*, const char*
     return o;
 }
 
-unsigned q(const boost::json::object& h, unsigned queues, std::string_view ip = "127.0.0.1", std::string_view cookie = {},
-           bool third_party = false) {
+unsigned q(const boost::json::object& h, unsigned queues, std::string_view ip = "127.0.0.1",
+           std::string_view cookie = {}, bool third_party = false) {
     QueueChoiceOptions opts;
     opts.queues = queues;
     opts.third_party_cookie = third_party;
@@ -67,7 +67,7 @@ TEST_CASE("item 20: no visitor id, IP 203.0.113.5 maps to queue 0 of 4 and 12 of
 
 TEST_CASE("item 21: a cid whose length is not 16 falls back to md5 of the IP, ignoring _id") {
     auto h = hit({{"cid", "abc"}, {"_id", "ffffffffffffffff"}});
-    CHECK(q(h, 4, "127.0.0.1") == 2);   // md5("127.0.0.1") starts f52 = 3922
+    CHECK(q(h, 4, "127.0.0.1") == 2);  // md5("127.0.0.1") starts f52 = 3922
     CHECK(q(h, 16, "127.0.0.1") == 2);
     // The same hit from another IP follows that IP, proving _id is not used.
     CHECK(q(h, 16, "203.0.113.5") == 12);

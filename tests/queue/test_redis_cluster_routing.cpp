@@ -13,9 +13,9 @@ TEST_CASE("cluster key slot: the specification's CRC16 check value and hash tags
     CHECK(key_slot("123456789") == 0x31C3);
     CHECK(key_slot("{user1000}.following") == key_slot("{user1000}.followers"));
     CHECK(key_slot("{user1000}.following") == key_slot("user1000"));
-    CHECK(key_slot("foo{}{bar}") == key_slot("foo{}{bar}"));   // empty tag: the whole key is hashed
+    CHECK(key_slot("foo{}{bar}") == key_slot("foo{}{bar}"));  // empty tag: the whole key is hashed
     CHECK(key_slot("foo{}{bar}") != key_slot("bar"));
-    CHECK(key_slot("foo{{bar}}zap") == key_slot("{bar"));     // the tag runs to the first '}'
+    CHECK(key_slot("foo{{bar}}zap") == key_slot("{bar"));  // the tag runs to the first '}'
     // The queues land on several slots (and so, in a 3-master cluster, on several nodes).
     CHECK(key_slot(queue_key(0)) != key_slot(queue_key(1)));
     for (unsigned q = 0; q < 16; ++q) CHECK(key_slot(queue_key(q)) < 16384);

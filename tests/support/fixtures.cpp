@@ -88,8 +88,8 @@ Fixture load_fixture(std::string_view name_or_number) {
   fixture.response_body = base64_decode(response.at("body").at("base64").as_string());
 
   for (const auto& entry : doc.at("redis").at("new_entries").as_array()) {
-    fixture.new_entries.push_back({str(entry.at("key")), str(entry.at("decompressed_text")),
-                                   entry.at("decoded").as_object()});
+    fixture.new_entries.push_back(
+        {str(entry.at("key")), str(entry.at("decompressed_text")), entry.at("decoded").as_object()});
   }
   return fixture;
 }

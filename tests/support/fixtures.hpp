@@ -22,14 +22,14 @@ struct FixtureEntry {
 };
 
 struct Fixture {
-  std::string name;         // "01_get_pageview_with_id"
-  std::string method;       // request.method
-  std::string target;       // request.target
+  std::string name;    // "01_get_pageview_with_id"
+  std::string method;  // request.method
+  std::string target;  // request.target
   HeaderList request_headers;
   std::string request_raw;  // request.raw_base64, decoded: the exact bytes sent
 
-  int status = 0;          // response.status
-  std::string reason;      // from response.status_line, e.g. "No Response" for 204
+  int status = 0;      // response.status
+  std::string reason;  // from response.status_line, e.g. "No Response" for 204
   HeaderList response_headers;
   std::string response_body;  // response.body.base64, decoded
 

@@ -18,8 +18,8 @@ std::uint16_t free_port();
 
 class RefusingPort {
  public:
-  RefusingPort();                                 // an ephemeral port
-  explicit RefusingPort(std::uint16_t port);      // that port; throws if another socket holds it
+  RefusingPort();                             // an ephemeral port
+  explicit RefusingPort(std::uint16_t port);  // that port; throws if another socket holds it
   ~RefusingPort();
 
   RefusingPort(const RefusingPort&) = delete;

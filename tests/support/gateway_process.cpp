@@ -3,11 +3,11 @@
 
 #include <signal.h>
 
-#include <boost/json/parse.hpp>
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <charconv>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "support/http.hpp"
@@ -77,8 +77,9 @@ GatewayProcess::GatewayProcess(std::vector<std::string> extra_args, std::chrono:
         },
         deadline);
     if (!line) {
-      std::string why = output_->eof() ? "exited (" + describe_exit_status(process_->wait(std::chrono::seconds(5))) + ")"
-                                       : "did not report it within " + std::to_string(startup_timeout.count()) + " ms";
+      std::string why = output_->eof()
+                            ? "exited (" + describe_exit_status(process_->wait(std::chrono::seconds(5))) + ")"
+                            : "did not report it within " + std::to_string(startup_timeout.count()) + " ms";
       throw std::runtime_error("matomo-gateway: no \"listening\" line for the " + std::string(listener) +
                                " listener; the gateway " + why + "; stdout:\n" + joined(output_->lines()));
     }
@@ -93,8 +94,7 @@ GatewayProcess::~GatewayProcess() {
     process_->signal(SIGKILL);
     try {
       process_->wait(std::chrono::seconds(10));
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
   }
   output_.reset();
   process_.reset();

@@ -62,7 +62,7 @@ class GatewayProcess {
   std::unique_ptr<LineCollector> output_;
   std::uint16_t tracking_port_ = 0;
   std::uint16_t admin_port_ = 0;
-  std::string spool_dir_;   // a private spool unless the test passes --spool-dir
+  std::string spool_dir_;  // a private spool unless the test passes --spool-dir
 };
 
 struct ListeningLine {

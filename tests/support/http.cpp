@@ -50,9 +50,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
 }
 
 std::size_t HttpResponse::header_count(std::string_view name) const {
-  return static_cast<std::size_t>(std::count_if(headers.begin(), headers.end(), [&](const auto& h) {
-    return boost::beast::iequals(h.first, name);
-  }));
+  return static_cast<std::size_t>(std::count_if(headers.begin(), headers.end(),
+                                                [&](const auto& h) { return boost::beast::iequals(h.first, name); }));
 }
 
 std::string build_request(std::string_view method, std::string_view target, const HeaderList& headers,
@@ -81,8 +80,10 @@ Connection::Connection(std::uint16_t port, std::chrono::milliseconds timeout) : 
     int error = errno;
     if (error == EINPROGRESS) {
       socklen_t len = sizeof error;
-      if (!wait_ready(fd_, POLLOUT, deadline)) error = ETIMEDOUT;
-      else ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len);
+      if (!wait_ready(fd_, POLLOUT, deadline))
+        error = ETIMEDOUT;
+      else
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len);
     }
     if (error != 0) {
       ::close(fd_);
@@ -144,8 +145,7 @@ HttpResponse Connection::read_response(bool head_request) {
       boost::system::error_code ec;
       std::size_t used = parser.put(boost::asio::buffer(buffer_.data(), buffer_.size()), ec);
       buffer_.erase(0, used);
-      if (ec && ec != http::error::need_more)
-        throw std::runtime_error("malformed HTTP response: " + ec.message());
+      if (ec && ec != http::error::need_more) throw std::runtime_error("malformed HTTP response: " + ec.message());
       if (parser.is_done()) break;
       if (used > 0 && !ec) continue;
     }

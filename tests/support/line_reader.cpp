@@ -58,9 +58,7 @@ LineReader::Result LineReader::read_line(Clock::time_point deadline, int cancel_
 }
 
 LineCollector::LineCollector(int fd, std::string echo_prefix)
-    : fd_(fd),
-      cancel_fd_(::eventfd(0, EFD_CLOEXEC)),
-      echo_prefix_(std::move(echo_prefix)),
+    : fd_(fd), cancel_fd_(::eventfd(0, EFD_CLOEXEC)), echo_prefix_(std::move(echo_prefix)),
       echo_(std::getenv("MGW_TEST_ECHO") != nullptr) {
   if (cancel_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
   thread_ = std::thread([this] { run(); });
@@ -95,8 +93,8 @@ void LineCollector::run() {
   }
 }
 
-std::optional<std::string> LineCollector::wait_for(const Predicate& pred, Clock::time_point deadline,
-                                                   std::size_t from, std::size_t* index) {
+std::optional<std::string> LineCollector::wait_for(const Predicate& pred, Clock::time_point deadline, std::size_t from,
+                                                   std::size_t* index) {
   std::unique_lock lock(mutex_);
   std::size_t next = from;
   for (;;) {

@@ -56,8 +56,8 @@ class LineCollector {
 
   // Waits for the first line with index >= from that satisfies pred; returns it and, through
   // index, its position. nullopt if the deadline passes or the pipe reaches EOF first.
-  std::optional<std::string> wait_for(const Predicate& pred, Clock::time_point deadline,
-                                      std::size_t from = 0, std::size_t* index = nullptr);
+  std::optional<std::string> wait_for(const Predicate& pred, Clock::time_point deadline, std::size_t from = 0,
+                                      std::size_t* index = nullptr);
 
   std::vector<std::string> lines() const;
   std::size_t size() const;

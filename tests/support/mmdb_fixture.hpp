@@ -8,10 +8,10 @@
 namespace mgw::test {
 
 struct TestDatabases {
-    std::filesystem::path dir;
-    std::string city() const { return (dir / "city.mmdb").string(); }        // GeoIP2-City shape
-    std::string city_v2() const { return (dir / "city-v2.mmdb").string(); }  // same shape, other answers
-    std::string flat() const { return (dir / "flat.mmdb").string(); }        // @ip-location-db shape
+  std::filesystem::path dir;
+  std::string city() const { return (dir / "city.mmdb").string(); }        // GeoIP2-City shape
+  std::string city_v2() const { return (dir / "city-v2.mmdb").string(); }  // same shape, other answers
+  std::string flat() const { return (dir / "flat.mmdb").string(); }        // @ip-location-db shape
 };
 
 // Runs the script once per test process; REQUIREs that it worked.

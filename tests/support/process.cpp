@@ -100,8 +100,8 @@ Process::Process(std::vector<std::string> argv, ProcessOptions options) : argv_(
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
     int stdin_source = in ? in->read : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    bool redirected = stdin_source >= 0 && ::dup2(stdin_source, 0) >= 0 &&
-                      (!out || ::dup2(out->write, 1) >= 0) && (!err || ::dup2(err->write, 2) >= 0);
+    bool redirected = stdin_source >= 0 && ::dup2(stdin_source, 0) >= 0 && (!out || ::dup2(out->write, 1) >= 0) &&
+                      (!err || ::dup2(err->write, 2) >= 0);
     if (redirected) ::execvp(c_argv[0], c_argv.data());
     int error = errno;
     [[maybe_unused]] auto written = ::write(exec_error.write, &error, sizeof error);
@@ -174,8 +174,7 @@ int Process::wait(std::chrono::milliseconds timeout) {
     if (r == 0 && Clock::now() >= deadline) {
       ::kill(pid_, SIGKILL);
       reap_blocking();
-      throw std::runtime_error(argv_[0] + " did not exit within " + std::to_string(timeout.count()) +
-                               " ms; killed it");
+      throw std::runtime_error(argv_[0] + " did not exit within " + std::to_string(timeout.count()) + " ms; killed it");
     }
     if (r < 0) throw std::runtime_error(errno_text("poll(pidfd)", errno));
   }
@@ -194,8 +193,7 @@ std::string describe_exit_status(int status) {
   return "exit status " + std::to_string(status);
 }
 
-CommandResult run_command(std::vector<std::string> argv, std::string_view input,
-                          std::chrono::milliseconds timeout) {
+CommandResult run_command(std::vector<std::string> argv, std::string_view input, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string name = command_line(argv);
   Process child(std::move(argv), {.pipe_stdin = true, .capture_stdout = true, .capture_stderr = true});

@@ -3,9 +3,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include <sys/time.h>
 #include <cerrno>
 #include <cstring>
-#include <sys/time.h>
 
 namespace mgw::test {
 namespace {
@@ -40,8 +40,7 @@ RedisReply convert(const redisReply* reply) {
       out.type = RedisReply::Type::array;
       for (std::size_t i = 0; i < reply->elements; ++i) out.elements.push_back(convert(reply->element[i]));
       break;
-    default:
-      out.type = RedisReply::Type::nil;
+    default: out.type = RedisReply::Type::nil;
   }
   return out;
 }
@@ -59,8 +58,7 @@ bool refused(const redisContext* context, int saved_errno, bool unix_socket) {
 
 void RedisClient::Free::operator()(redisContext* context) const { redisFree(context); }
 
-RedisClient RedisClient::connect_tcp(const std::string& host, std::uint16_t port,
-                                     std::chrono::milliseconds timeout) {
+RedisClient RedisClient::connect_tcp(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
   errno = 0;
   redisContext* context = redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout));
   int saved_errno = errno;

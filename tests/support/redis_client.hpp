@@ -27,8 +27,7 @@ class RedisClient {
   // Throws RedisConnectError when the connection cannot be made.
   static RedisClient connect_tcp(const std::string& host, std::uint16_t port,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
-  static RedisClient connect_unix(const std::string& path,
-                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  static RedisClient connect_unix(const std::string& path, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // Sends one command and returns its reply. Error replies are returned (type error), not thrown;
   // I/O errors throw std::runtime_error.

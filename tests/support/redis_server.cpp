@@ -16,7 +16,6 @@ namespace {
 constexpr auto start_timeout = std::chrono::seconds(10);
 constexpr int port_attempts = 5;
 
-
 std::vector<std::string> values_of(const RedisReply& reply, const std::string& what) {
   if (reply.type != RedisReply::Type::array) throw std::runtime_error(what + ": unexpected reply " + reply.str);
   std::vector<std::string> out;
@@ -51,10 +50,25 @@ RedisServer::~RedisServer() {
 
 // Returns false only when the port was taken (the caller retries); throws on anything else.
 bool RedisServer::try_start(std::uint16_t port) {
-  std::vector<std::string> argv = {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", options_.append_only ? "yes" : "no",
-                                   "--appendfsync", "always", "--dir", dir_,
-                                   "--daemonize", "no", "--logfile", "", "--loglevel", "notice"};
+  std::vector<std::string> argv = {"redis-server",
+                                   "--port",
+                                   std::to_string(port),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   options_.append_only ? "yes" : "no",
+                                   "--appendfsync",
+                                   "always",
+                                   "--dir",
+                                   dir_,
+                                   "--daemonize",
+                                   "no",
+                                   "--logfile",
+                                   "",
+                                   "--loglevel",
+                                   "notice"};
   if (options_.unix_socket) {
     argv.insert(argv.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
   }
@@ -151,7 +165,8 @@ void RedisServer::kill() {
 
 void RedisServer::restart() {
   if (process_) throw std::logic_error("RedisServer::restart: still running");
-  if (!try_start(port_)) throw std::runtime_error("redis-server: port " + std::to_string(port_) + " was taken meanwhile");
+  if (!try_start(port_))
+    throw std::runtime_error("redis-server: port " + std::to_string(port_) + " was taken meanwhile");
 }
 
 void RedisServer::pause() {

@@ -31,7 +31,6 @@ std::string join_lines(const std::vector<std::string>& lines);
 RedisClient connect_when_listening(std::uint16_t port, Clock::time_point deadline, Process& process,
                                    const std::string& what = "redis-server");
 
-
 struct RedisServerOptions {
   bool unix_socket = false;
   // AOF with appendfsync always: what Redis acknowledged survives a SIGKILL of Redis itself, so a
@@ -66,7 +65,7 @@ class RedisServer {
 
   RedisReply command(const std::vector<std::string>& argv);
   std::vector<std::string> lrange_all(const std::string& key);
-  std::vector<std::string> queue_keys();  // the trackingQueueV1* keys, sorted
+  std::vector<std::string> queue_keys();                             // the trackingQueueV1* keys, sorted
   std::map<std::string, std::vector<std::string>> queue_contents();  // key -> raw values
   void flushall();
 

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     }
     // Random public-looking IPv4 addresses (a full database knows most), and the test database's
     // documentation ranges (203.0.113.0/24 and friends) so a small file also has hits.
-    std::mt19937 rng(42);
+    std::mt19937 rng(42);  // NOLINT(cert-msc51-cpp): a fixed seed, so every run looks up the same addresses
     std::vector<std::string> ips;
     for (int i = 0; i < 4096; ++i) {
         unsigned a = 1 + rng() % 222, b = rng() % 256, c = rng() % 256, d = 1 + rng() % 254;

@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kFirefoxUa = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
 
+// Long user agents are split over two lines, with no comma between the halves.
+// NOLINTBEGIN(bugprone-suspicious-missing-comma)
 constexpr std::string_view kUserAgents[] = {
     kFirefoxUa,
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
@@ -25,6 +27,7 @@ constexpr std::string_view kUserAgents[] = {
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "MatomoTrackerSdk/4.0 (Android 13; Mobile)",
 };
+// NOLINTEND(bugprone-suspicious-missing-comma)
 
 constexpr std::string_view kLanguages[] = {
     "en-US,en;q=0.5",          "de-DE,de;q=0.9,en;q=0.8",    "fr-FR,fr;q=0.9",

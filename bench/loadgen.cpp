@@ -328,6 +328,7 @@ int run(const Options& o) {
     RunControl ctl;
     ctl.interrupted = &g_interrupted;
     std::vector<std::unique_ptr<Worker>> workers;
+    workers.reserve(cfg.threads);
     for (unsigned t = 0; t < cfg.threads; ++t)
         workers.push_back(std::make_unique<Worker>(
             cfg, ctl, t, cfg.connections / cfg.threads + (t < cfg.connections % cfg.threads ? 1 : 0)));
@@ -336,6 +337,7 @@ int run(const Options& o) {
     const double limit_s = o.duration_s > 0 ? o.duration_s : kMaxRunSeconds;
     ctl.deadline = ctl.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit_s));
     std::vector<std::thread> threads;
+    threads.reserve(workers.size());
     for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
     for (auto& t : threads) t.join();
     const double cpu_s = own_cpu_seconds() - cpu_before;

@@ -11,6 +11,7 @@
 
 #include <charconv>
 #include <functional>
+#include <initializer_list>
 #include <sstream>
 
 namespace mgw::config {
@@ -418,13 +419,23 @@ std::string help_text() {
     return out.str();
 }
 
+// Error messages: the pieces joined in one allocation.
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    std::size_t size = 0;
+    for (auto p : parts) size += p.size();
+    out.reserve(size);
+    for (auto p : parts) out.append(p);
+    return out;
+}
+
 // Applies one source's values; the first error names the option and the source.
 std::optional<std::string> apply(Options& opts, const std::vector<std::pair<std::string, std::string>>& values,
                                  const std::string& source) {
     for (const auto& [name, value] : values) {
         const Option* o = find(name);
-        if (!o) return source + ": unknown option '" + name + "'";
-        if (auto err = o->set(opts, value)) return source + ": " + name + ": " + *err;
+        if (!o) return concat({source, ": unknown option '", name, "'"});
+        if (auto err = o->set(opts, value)) return concat({source, ": ", name, ": ", *err});
     }
     return std::nullopt;
 }
@@ -448,8 +459,8 @@ std::optional<std::string> read_file(const std::string& path, std::vector<std::p
         else if (auto i = node.value<long long>()) value = std::to_string(*i);
         else if (auto b = node.value<bool>()) value = *b ? "true" : "false";
         else if (auto d = node.value<double>()) value = std::to_string(*d);
-        else return "config file " + path + ": " + key + ": unsupported value type";
-        if (!find(name)) return "config file " + path + ": unknown key '" + key + "'";
+        else return concat({"config file ", path, ": ", key, ": unsupported value type"});
+        if (!find(name)) return concat({"config file ", path, ": unknown key '", key, "'"});
         out.emplace_back(name, value);
     }
     return std::nullopt;

@@ -17,8 +17,8 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
     unsigned int len = 0;
     EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr);
     static constexpr char hex[] = "0123456789abcdef";
-    std::string s(len * 2, '0');
-    for (unsigned i = 0; i < len; ++i) {
+    std::string s(std::size_t{len} * 2, '0');
+    for (std::size_t i = 0; i < len; ++i) {
         s[2 * i] = hex[out[i] >> 4];
         s[2 * i + 1] = hex[out[i] & 0xF];
     }
@@ -31,8 +31,7 @@ std::string pack_hex(std::string_view s) {
     std::string out(s.size(), '0');
     for (std::size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
-        if (c >= '0' && c <= '9') out[i] = c;
-        else if (c >= 'a' && c <= 'f') out[i] = c;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) out[i] = c;
         else if (c >= 'A' && c <= 'F') out[i] = static_cast<char>(c - 'A' + 'a');
     }
     return out;

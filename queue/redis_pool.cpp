@@ -4,8 +4,8 @@
 
 namespace mgw::queue {
 
-RedisPool::RedisPool(boost::asio::any_io_executor ex, const RedisOptions& opts, std::size_t connections,
-                     metrics::Metrics* metrics, WriterLog log) {
+RedisPool::RedisPool(const boost::asio::any_io_executor& ex, const RedisOptions& opts, std::size_t connections,
+                     metrics::Metrics* metrics, const WriterLog& log) {
     RedisOptions each = opts;
     each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / connections, 4096);
     for (std::size_t i = 0; i < connections; ++i)

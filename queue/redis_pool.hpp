@@ -13,8 +13,8 @@ namespace mgw::queue {
 
 class RedisPool final : public QueueSink {
 public:
-    RedisPool(boost::asio::any_io_executor ex, const RedisOptions& opts, std::size_t connections,
-              metrics::Metrics* metrics, WriterLog log);
+    RedisPool(const boost::asio::any_io_executor& ex, const RedisOptions& opts, std::size_t connections,
+              metrics::Metrics* metrics, const WriterLog& log);
 
     void start() override;
     void submit(std::string key, std::string value, WriteAck ack) override;

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -64,7 +65,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         std::shared_ptr<std::string> error;
     };
 
-    Impl(net::any_io_executor ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
+    Impl(const net::any_io_executor& ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
         : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
           resolver(strand), reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
           backoff(opts.reconnect_min) {}
@@ -101,7 +102,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     bool writing = false;
     bool connected = false;
     unsigned generation = 0;  // bumped on every disconnect; stale completions compare it
-    std::array<char, 64 * 1024> inbuf{};
+    std::array<char, std::size_t{64} * 1024> inbuf{};
     std::chrono::milliseconds backoff;
     std::function<void()> on_stopped;
 
@@ -150,21 +151,21 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     void connect_tcp(const std::string& host, std::uint16_t port, unsigned gen) {
         auto self = shared_from_this();
-        resolver.async_resolve(host, std::to_string(port),
-                               [self, gen](boost::system::error_code ec, net::ip::tcp::resolver::results_type r) {
-                                   if (gen != self->generation) return;
-                                   if (ec || r.empty()) return self->fail("redis_resolve_failed", ec.message());
-                                   self->socket.async_connect(
-                                       Socket::endpoint_type(r.begin()->endpoint()),
-                                       [self, gen](boost::system::error_code ec2) { self->on_connect(ec2, gen); });
-                               });
+        resolver.async_resolve(
+            host, std::to_string(port),
+            [self, gen](boost::system::error_code ec, const net::ip::tcp::resolver::results_type& r) {
+                if (gen != self->generation) return;
+                if (ec || r.empty()) return self->fail("redis_resolve_failed", ec.message());
+                self->socket.async_connect(Socket::endpoint_type(r.begin()->endpoint()),
+                                           [self, gen](boost::system::error_code ec2) { self->on_connect(ec2, gen); });
+            });
     }
 
     // QueuedTracking's Sentinel client: ask each sentinel in order (no AUTH, short timeout) for
     // the master's address; the first answer wins (spec 1.2).
     using MasterFound = std::function<void(const std::string& host, std::uint16_t port)>;
 
-    void ask_sentinel(std::size_t index, unsigned gen, MasterFound done) {
+    void ask_sentinel(std::size_t index, unsigned gen, const MasterFound& done) {
         if (gen != generation) return;
         if (index >= opts.sentinels.size()) return done({}, 0);
         auto self = shared_from_this();
@@ -186,7 +187,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         res->async_resolve(
             host, std::to_string(port),
             [self, sock, res, timer, next, gen, done](boost::system::error_code ec,
-                                                      net::ip::tcp::resolver::results_type r) {
+                                                      const net::ip::tcp::resolver::results_type& r) {
                 if (ec || r.empty()) return next();
                 sock->async_connect(*r.begin(), [self, sock, timer, next, gen, done](boost::system::error_code ec2) {
                     if (ec2) return next();
@@ -221,7 +222,12 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                 reply->element[0]->type == REDIS_REPLY_STRING && reply->element[1]->type == REDIS_REPLY_STRING) {
                 host.assign(reply->element[0]->str, reply->element[0]->len);
-                port = static_cast<std::uint16_t>(std::atoi(reply->element[1]->str));
+                // A port that is not a number in 1..65535 leaves port 0: ask the next sentinel.
+                const char* first = reply->element[1]->str;
+                const char* last = first + reply->element[1]->len;
+                std::uint16_t parsed = 0;
+                auto [end, err] = std::from_chars(first, last, parsed);
+                if (err == std::errc{} && end == last) port = parsed;
             }
             freeReplyObject(reply);
             boost::system::error_code ignored;
@@ -520,8 +526,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-RedisWriter::RedisWriter(net::any_io_executor ex, RedisOptions opts, metrics::Metrics* metrics, WriterLog log)
-    : impl_(std::make_shared<Impl>(std::move(ex), std::move(opts), metrics, std::move(log))) {}
+RedisWriter::RedisWriter(const net::any_io_executor& ex, RedisOptions opts, metrics::Metrics* metrics, WriterLog log)
+    : impl_(std::make_shared<Impl>(ex, std::move(opts), metrics, std::move(log))) {}
 
 RedisWriter::~RedisWriter() = default;
 

@@ -21,9 +21,9 @@ namespace mgw::queue {
 
 class RedisWriter final : public QueueSink {
 public:
-    RedisWriter(boost::asio::any_io_executor ex, RedisOptions opts, metrics::Metrics* metrics = nullptr,
+    RedisWriter(const boost::asio::any_io_executor& ex, RedisOptions opts, metrics::Metrics* metrics = nullptr,
                 WriterLog log = {});
-    ~RedisWriter();
+    ~RedisWriter() override;
     RedisWriter(const RedisWriter&) = delete;
     RedisWriter& operator=(const RedisWriter&) = delete;
 

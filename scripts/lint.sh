@@ -26,11 +26,15 @@ if ! "$CLANG_FORMAT" --dry-run -Werror "${files[@]}"; then status=1; fi
 # that include them (HeaderFilterRegex in .clang-tidy).
 sources=()
 for f in "${files[@]}"; do [[ $f == *.cpp ]] && sources+=("$f"); done
-echo "lint: clang-tidy over ${#sources[@]} translation units"
-for f in "${sources[@]}"; do
-  # -Wno-unknown-warning-option: the database is GCC's, with a few GCC-only -W flags.
-  if ! "$CLANG_TIDY" -p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option "$f" 2>/dev/null; then
-    status=1
-  fi
-done
+echo "lint: clang-tidy over ${#sources[@]} translation units, ${LINT_JOBS:=$(nproc)} at a time"
+# Each file's findings are printed in one piece. -Wno-unknown-warning-option: the database is GCC's,
+# with a few GCC-only -W flags.
+export CLANG_TIDY build_dir
+if ! printf '%s\0' "${sources[@]}" | xargs -0 -n 1 -P "$LINT_JOBS" bash -c '
+    out=$("$CLANG_TIDY" -p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option "$1" 2>/dev/null)
+    rc=$?
+    if [ -n "$out" ]; then printf "%s\n" "$out"; fi
+    exit $(( rc == 0 ? 0 : 1 ))' _; then
+  status=1
+fi
 exit $status

@@ -17,7 +17,7 @@ using queue::WriteStatus;
 using Clock = std::chrono::steady_clock;
 
 struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
-    Impl(net::any_io_executor ex, queue::QueueSink& r, Spool* s, DurableOptions o, metrics::Metrics* m,
+    Impl(const net::any_io_executor& ex, queue::QueueSink& r, Spool* s, DurableOptions o, metrics::Metrics* m,
          queue::WriterLog l)
         : strand(net::make_strand(ex)), timer(strand), redis(r), spool(s), opts(std::move(o)), metrics(m),
           log(std::move(l)) {}
@@ -204,9 +204,9 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-DurableSink::DurableSink(net::any_io_executor ex, queue::QueueSink& redis, Spool* spool, DurableOptions opts,
+DurableSink::DurableSink(const net::any_io_executor& ex, queue::QueueSink& redis, Spool* spool, DurableOptions opts,
                          metrics::Metrics* metrics, queue::WriterLog log)
-    : impl_(std::make_shared<Impl>(std::move(ex), redis, spool, std::move(opts), metrics, std::move(log))) {}
+    : impl_(std::make_shared<Impl>(ex, redis, spool, std::move(opts), metrics, std::move(log))) {}
 
 DurableSink::~DurableSink() = default;
 

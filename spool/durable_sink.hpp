@@ -31,7 +31,7 @@ struct DurableOptions {
 class DurableSink final : public queue::QueueSink {
 public:
     // `spool` is null with AckMode::redis. Both references outlive the sink.
-    DurableSink(boost::asio::any_io_executor ex, queue::QueueSink& redis, Spool* spool, DurableOptions opts,
+    DurableSink(const boost::asio::any_io_executor& ex, queue::QueueSink& redis, Spool* spool, DurableOptions opts,
                 metrics::Metrics* metrics, queue::WriterLog log);
     ~DurableSink() override;
 

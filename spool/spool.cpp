@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -21,7 +23,7 @@ namespace {
 constexpr std::uint64_t header_bytes = segment_magic.size();
 constexpr std::uint32_t cursor_magic = 0x4352474D;  // "MGRC"
 constexpr std::size_t cursor_bytes = 4 + 4 * 8 + 4;
-constexpr std::size_t read_chunk = 256 * 1024;
+constexpr std::size_t read_chunk = std::size_t{256} * 1024;
 
 std::uint64_t now_ms() {
     return static_cast<std::uint64_t>(
@@ -82,10 +84,16 @@ std::span<const unsigned char> bytes_of(const std::string& s) {
 
 // Segment files are named by a zero-padded sequence number so that name order is write order.
 bool parse_segment_name(const char* name, std::uint64_t& seq) {
-    unsigned long long v = 0;
-    int consumed = 0;
-    if (std::strlen(name) != 8 + 16 + 6) return false;
-    if (std::sscanf(name, "segment-%16llx.spool%n", &v, &consumed) != 1 || consumed != 30) return false;
+    constexpr std::string_view prefix = "segment-", suffix = ".spool";
+    const std::string_view n(name);
+    if (n.size() != prefix.size() + 16 + suffix.size() || !n.starts_with(prefix) || !n.ends_with(suffix)) return false;
+    const char* first = n.data() + prefix.size();
+    const char* last = first + 16;
+    if (!std::all_of(first, last, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+        return false;
+    std::uint64_t v = 0;
+    auto [end, err] = std::from_chars(first, last, v, 16);
+    if (err != std::errc{} || end != last) return false;
     seq = v;
     return true;
 }

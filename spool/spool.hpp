@@ -39,6 +39,7 @@ struct SpoolOptions {
 struct Position {
     std::uint64_t segment = 0;
     std::uint64_t offset = 0;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>'s comparison with 0
     friend auto operator<=>(const Position&, const Position&) = default;
 };
 

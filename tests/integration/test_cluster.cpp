@@ -26,7 +26,7 @@ public:
         for (auto& n : nodes) n = std::make_unique<RedisServer>(RedisServerOptions{.cluster = true});
         std::vector<std::string> argv = {"redis-cli", "--cluster", "create"};
         for (auto& n : nodes) argv.push_back("127.0.0.1:" + std::to_string(n->port()));
-        argv.push_back("--cluster-yes");
+        argv.emplace_back("--cluster-yes");
         Process create(argv, ProcessOptions{.capture_stdout = true});
         const int status = create.wait(60s);
         if (status != 0) throw std::runtime_error("redis-cli --cluster create: " + describe_exit_status(status));

@@ -14,7 +14,7 @@ namespace {
 CommandResult gateway(std::vector<std::string> args, std::vector<std::string> env = {}) {
     std::vector<std::string> argv = {"env", "-i"};
     argv.insert(argv.end(), env.begin(), env.end());
-    argv.push_back(MGW_GATEWAY_BINARY);
+    argv.emplace_back(MGW_GATEWAY_BINARY);
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, "", std::chrono::seconds(30));
 }

@@ -111,7 +111,7 @@ TEST_CASE("item 16: a set the gateway's token authorises carries no client privi
     TrackingEnv env({"--trusted-proxies", "127.0.0.1", "--geoip-database", test_databases().city(),
                      "--matomo-token-file", token_file("feedfacefeedfacefeedfacefeedface")});
     const long long now = std::time(nullptr);
-    const std::string old_cdt = std::to_string(now - 3 * 86400);
+    const std::string old_cdt = std::to_string(now - 3LL * 86400);
     const std::string recent_cdt = std::to_string(now - 3600);
     REQUIRE(env.get("/matomo.php?idsite=1&rec=1&_id=0123456789abcdef&cip=6.6.6.6&country=xx&region=ZZ&city=Forged&lat="
                     "1&long=2&cdo=999999&cdt=" +

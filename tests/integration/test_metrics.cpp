@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <map>
 #include <regex>
 #include <set>
@@ -11,6 +12,8 @@
 using namespace mgw::test;
 
 namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
 
 struct Sample {
     std::string name;
@@ -28,7 +31,7 @@ std::vector<std::string> check_exposition(const std::string& text, std::vector<S
     std::set<std::string> helped;
     std::istringstream in(text);
     std::string line;
-    if (text.empty() || text.back() != '\n') errors.push_back("exposition does not end with a newline");
+    if (text.empty() || text.back() != '\n') errors.emplace_back("exposition does not end with a newline");
     while (std::getline(in, line)) {
         if (line.empty()) continue;
         if (line.rfind("# HELP ", 0) == 0) {
@@ -65,7 +68,7 @@ std::vector<std::string> check_exposition(const std::string& text, std::vector<S
         try {
             std::size_t used = 0;
             std::string v = m[4];
-            s.value = (v == "+Inf") ? INFINITY : (v == "-Inf" ? -INFINITY : std::stod(v, &used));
+            s.value = (v == "+Inf") ? kInf : (v == "-Inf" ? -kInf : std::stod(v, &used));
             if (v != "+Inf" && v != "-Inf" && v != "NaN" && used != v.size()) errors.push_back("bad value: " + line);
         } catch (const std::exception&) { errors.push_back("bad value: " + line); }
         std::string family = s.name;
@@ -130,7 +133,7 @@ TEST_CASE("metrics: after a known load /metrics is strict text format 0.0.4 and 
     CHECK(scrape.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
     std::vector<Sample> samples;
     auto errors = check_exposition(scrape.body, samples);
-    CHECK(errors == std::vector<std::string>{});
+    CHECK(errors == std::vector<std::string>{});  // NOLINT(readability-container-size-empty): prints the list
     CHECK(value_of(samples, "matomo_gateway_hits_total", {{"outcome", "queued"}}) == 28);
     CHECK(value_of(samples, "matomo_gateway_hits_total", {{"outcome", "failed"}}) == 0);
     CHECK(value_of(samples, "matomo_gateway_hits_rejected_total", {{"reason", "method_not_allowed"}}) == 4);

@@ -56,7 +56,7 @@ TEST_CASE("writer: 100,000 hits over 64 keep-alive connections, every acknowledg
     }
     for (auto& th : threads) th.join();
     CHECK(failures == 0);
-    CHECK(acknowledged == kConnections * kPerConnection);
+    CHECK(acknowledged == long{kConnections} * kPerConnection);
     // Count and de-duplicate what Redis holds, by the n= marker of each hit.
     long stored = 0;
     std::set<std::string> seen;
@@ -103,7 +103,7 @@ TEST_CASE(
         });
     }
     for (auto& th : threads) th.join();
-    CHECK(acknowledged == kVisitors * kPerVisitor);
+    CHECK(acknowledged == long{kVisitors} * kPerVisitor);
     // Per visitor, the hits appear in its queue in the order they were sent, each once.
     std::map<std::string, std::vector<int>> seen;  // visitor -> seq in stored order
     std::set<std::string> queues_of_visitor[kVisitors];

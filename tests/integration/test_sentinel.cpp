@@ -15,7 +15,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
+#include <cstdlib>
 
 #include <chrono>
 #include <cstdio>

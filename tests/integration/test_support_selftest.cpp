@@ -3,9 +3,9 @@
 // value, RedisServer, Process, the raw HTTP client and the header comparison.
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>

@@ -28,7 +28,7 @@ unsigned q(const boost::json::object& h, unsigned queues, std::string_view ip = 
 }  // namespace
 
 TEST_CASE("item 1: with one queue every hit goes to trackingQueueV1") {
-    for (auto h : {hit({{"_id", "a1b2c3d4e5f60718"}}), hit({{"uid", "someone"}}), hit({})}) {
+    for (const auto& h : {hit({{"_id", "a1b2c3d4e5f60718"}}), hit({{"uid", "someone"}}), hit({})}) {
         CHECK(queue_key(q(h, 1, "203.0.113.5")) == "trackingQueueV1");
     }
 }

@@ -182,8 +182,8 @@ TEST_CASE("spool: a torn last record and a damaged one in the middle are skipped
         spool.stop();
     }
     const auto files = segment_files(opts.dir);
-    REQUIRE(files.size() >= 1);
-    const std::string file = files.front();
+    REQUIRE(!files.empty());
+    const std::string& file = files.front();
     std::string content;
     {
         std::ifstream in(file, std::ios::binary);

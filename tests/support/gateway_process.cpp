@@ -1,7 +1,7 @@
 // The matomo-gateway binary under test: see gateway_process.hpp.
 #include "support/gateway_process.hpp"
 
-#include <signal.h>
+#include <csignal>
 
 #include <algorithm>
 #include <boost/json/parse.hpp>

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<long long>(left, 0, 3600 * 1000));
+  return static_cast<int>(std::clamp<long long>(left, 0, 3600LL * 1000));
 }
 
 // Waits until fd is ready for `events`; false when the deadline passed first.
@@ -138,7 +138,7 @@ HttpResponse Connection::read_response(bool head_request) {
   http::response_parser<http::string_body> parser;
   parser.eager(true);
   parser.skip(head_request);
-  parser.body_limit(64 * 1024 * 1024);
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
 
   while (!parser.is_done()) {
     if (!buffer_.empty()) {

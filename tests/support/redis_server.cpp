@@ -1,8 +1,8 @@
 // A throw-away redis-server for one test: see redis_server.hpp.
 #include "support/redis_server.hpp"
 
-#include <signal.h>
-#include <stdlib.h>
+#include <csignal>
+#include <cstdlib>
 
 #include <algorithm>
 #include <filesystem>

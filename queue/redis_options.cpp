@@ -105,12 +105,25 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
             auto comma = rest.find(',');
             std::string_view item = rest.substr(0, comma);
             rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            auto colon = item.rfind(':');
             std::uint16_t p = sentinel ? 26379 : 6379;
-            if (colon != std::string_view::npos) {
-                if (!parse_number(item.substr(colon + 1), p) || p == 0) return "bad port in Redis URL";
+            std::string_view port_text;
+            if (item.starts_with('[')) {  // [IPv6] or [IPv6]:port
+                auto close = item.find(']');
+                if (close == std::string_view::npos) return "unterminated [IPv6] host in Redis URL";
+                if (close + 1 < item.size()) {
+                    if (item[close + 1] != ':') return "bad port in Redis URL";
+                    port_text = item.substr(close + 2);
+                    if (port_text.empty()) return "bad port in Redis URL";
+                }
+                item = item.substr(1, close - 1);
+            } else if (auto colon = item.find(':'); colon != std::string_view::npos) {
+                if (item.find(':', colon + 1) != std::string_view::npos)
+                    return "an IPv6 address in a Redis URL goes in brackets: [address]:port";
+                port_text = item.substr(colon + 1);
                 item = item.substr(0, colon);
+                if (port_text.empty()) return "bad port in Redis URL";
             }
+            if (!port_text.empty() && (!parse_number(port_text, p) || p == 0)) return "bad port in Redis URL";
             if (item.empty()) return "empty host in Redis URL";
             list.emplace_back(std::string(item), p);
         }

@@ -39,3 +39,24 @@ TEST_CASE("redis-cluster URL: seed nodes, credentials, database 0 only") {
     CHECK(parse_redis_url("redis-cluster://", bad).has_value());
     CHECK(redact_redis_url("redis-cluster://app:secret@10.0.0.1:7000") == "redis-cluster://app:***@10.0.0.1:7000");
 }
+
+TEST_CASE("redis-cluster and redis-sentinel URLs: IPv6 nodes in brackets, with or without a port") {
+    RedisOptions o;
+    REQUIRE_FALSE(parse_redis_url("redis-cluster://[2001:db8::1]:7000,[::1],redis-a:7002", o).has_value());
+    REQUIRE(o.cluster_seeds.size() == 3);
+    CHECK(o.cluster_seeds[0] == std::pair<std::string, std::uint16_t>{"2001:db8::1", 7000});
+    CHECK(o.cluster_seeds[1] == std::pair<std::string, std::uint16_t>{"::1", 6379});
+    CHECK(o.cluster_seeds[2] == std::pair<std::string, std::uint16_t>{"redis-a", 7002});
+    RedisOptions s;
+    REQUIRE_FALSE(parse_redis_url("redis-sentinel://[fd00::7]:26380,[fd00::8]/1?master=m", s).has_value());
+    REQUIRE(s.sentinels.size() == 2);
+    CHECK(s.sentinels[0] == std::pair<std::string, std::uint16_t>{"fd00::7", 26380});
+    CHECK(s.sentinels[1] == std::pair<std::string, std::uint16_t>{"fd00::8", 26379});
+    CHECK(s.database == 1);
+    for (const char* bad : {"redis-cluster://2001:db8::1:7000", "redis-cluster://[::1", "redis-cluster://[::1]x",
+                            "redis-cluster://[::1]:", "redis-cluster://a:", "redis-cluster://a:0",
+                            "redis-sentinel://[::1]:70000?master=m"}) {
+        RedisOptions r;
+        CHECK(parse_redis_url(bad, r).has_value());
+    }
+}

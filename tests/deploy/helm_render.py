@@ -170,10 +170,10 @@ def check_with_binary(scenario, docs, secrets, expect):
     with open(toml_path, "w") as f:
         f.write(cm[0]["data"]["config.toml"])
     args = list(c.get("args", []))
-    upcoming = {"--trusted-proxies", "--matomo-token-file", "--spool-dir"}  # paths that exist only in the pod
+    pod_paths = {"--matomo-token-file", "--spool-dir"}  # paths that exist only in the pod
     kept, i = [], 0
     while i < len(args):
-        if args[i] in upcoming:
+        if args[i] in pod_paths:
             i += 2
             continue
         kept.append(toml_path if i > 0 and args[i - 1] == "--config" else args[i])
@@ -354,9 +354,49 @@ def main():
             fail(s, "the spool volume does not use the chart's PVC")
         ok(s, "PVC rendered and mounted")
 
-    # 6. Values the chart must refuse.
-    expect_failure("sentinel", {"redis": {"backendType": "sentinel", "host": "a,b", "port": "26379,26379"}},
-                   "standalone Redis only")
+    # 6. Sentinel and Cluster, as QueuedTracking configures them: comma-separated hosts and ports.
+    s = "sentinel"
+    docs, err = render(s, {"redis": {"backendType": "sentinel", "host": "sentinel-0, sentinel-1,fd00::7",
+                                     "port": "26379,26379, 26380", "sentinelMasterName": "matomo-master",
+                                     "database": 3, "password": "s3cret"}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        secrets = {}
+        for sec in by_kind(docs, "Secret"):
+            for k, v in sec.get("data", {}).items():
+                secrets[(sec["metadata"]["name"], k)] = base64.b64decode(v).decode()
+        check_with_binary(s, docs, secrets, {
+            "redis": "redis-sentinel://:***@sentinel-0:26379,sentinel-1:26379,[fd00::7]:26380/3?master=matomo-master",
+            "redis_wait_replicas": "1"})
+    s = "sentinel-no-wait"
+    docs, err = render(s, {"redis": {"backendType": "sentinel", "host": "a,b", "port": "26379,26379"},
+                           "config": {"redis_wait_replicas": 0}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_with_binary(s, docs, {}, {"redis": "redis-sentinel://a:26379,b:26379/0?master=mymaster",
+                                        "redis_wait_replicas": "0"})
+    s = "cluster"
+    docs, err = render(s, {"redis": {"backendType": "cluster", "host": "redis-0,redis-1,redis-2",
+                                     "port": "6379,6379,6379", "database": 5}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        check_with_binary(s, docs, {}, {"redis": "redis-cluster://redis-0:6379,redis-1:6379,redis-2:6379",
+                                        "redis_wait_replicas": "0"})
+
+    # 7. Values the chart must refuse.
+    expect_failure("sentinel-master-name", {"redis": {"backendType": "sentinel", "host": "a", "port": "26379",
+                                                      "sentinelMasterName": "my master"}}, "sentinelMasterName")
+    expect_failure("sentinel-no-master", {"redis": {"backendType": "sentinel", "host": "a", "port": "26379",
+                                                    "sentinelMasterName": ""}}, "sentinelMasterName must be set")
+    expect_failure("cluster-port", {"redis": {"backendType": "cluster", "host": "a,b", "port": "7000,x"}},
+                   "not a port number")
+    expect_failure("cluster-unix", {"redis": {"backendType": "cluster", "host": "/run/r.sock", "port": "0"}},
+                   "no unix socket")
     expect_failure("sentinel-mismatch", {"redis": {"backendType": "sentinel", "host": "a,b", "port": "26379"}},
                    "same number of entries")
     expect_failure("bad-backend", {"redis": {"backendType": "mysql"}}, "redis.backendType")

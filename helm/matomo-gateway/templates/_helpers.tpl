@@ -70,6 +70,8 @@ ConfigMap, the pod spec or argv.
 */}}
 {{- define "matomo-gateway.redisUrl" -}}
 {{- $r := .Values.redis }}
+{{- $auth := "" }}
+{{- if include "matomo-gateway.redisSecretName" . }}{{ $auth = ":$(MGW_REDIS_PASSWORD)@" }}{{ end }}
 {{- if ne $r.backendType "standalone" }}
 {{- if not (has $r.backendType (list "sentinel" "cluster")) }}
 {{- fail (printf "redis.backendType must be standalone, sentinel or cluster, not %q" $r.backendType) }}
@@ -79,19 +81,40 @@ ConfigMap, the pod spec or argv.
 {{- if ne (len $hosts) (len $ports) }}
 {{- fail "redis.host and redis.port must list the same number of entries (QueuedTracking_NumHostsNotMatchNumPorts)" }}
 {{- end }}
-{{- if and (eq $r.backendType "sentinel") (not (trim $r.sentinelMasterName)) }}
+{{- $nodes := list }}
+{{- range $i, $h := $hosts }}
+{{- $h = trim $h }}
+{{- $p := trim (index $ports $i) }}
+{{- if or (not $h) (hasPrefix "/" $h) (hasPrefix "tls://" $h) }}
+{{- fail (printf "redis.host entry %q: each entry is a host name or address (no unix socket or tls://)" $h) }}
+{{- end }}
+{{- if not (regexMatch "^[0-9]+$" $p) }}
+{{- fail (printf "redis.port entry %q is not a port number" $p) }}
+{{- end }}
+{{- if contains ":" $h }}{{ $h = printf "[%s]" $h }}{{ end }}
+{{- $nodes = append $nodes (printf "%s:%s" $h $p) }}
+{{- end }}
+{{- if eq $r.backendType "sentinel" }}
+{{- $master := trim (toString $r.sentinelMasterName) }}
+{{- if not $master }}
 {{- fail "redis.sentinelMasterName must be set for backendType sentinel" }}
 {{- end }}
-{{- fail (printf "redis.backendType %s: this gateway version connects to standalone Redis only" $r.backendType) }}
+{{- if not (regexMatch "^[A-Za-z0-9._-]+$" $master) }}
+{{- fail (printf "redis.sentinelMasterName %q: letters, digits, '.', '_' and '-' only" $master) }}
 {{- end }}
+{{- printf "redis-sentinel://%s%s/%s?master=%s" $auth (join "," $nodes) (toString (int64 $r.database)) $master }}
+{{- else }}
+{{- /* A cluster has database 0 only; QueuedTracking ignores redisDatabase with cluster, and so does the chart. */}}
+{{- printf "redis-cluster://%s%s" $auth (join "," $nodes) }}
+{{- end }}
+{{- else }}
 {{- $host := trim (toString $r.host) }}
 {{- if or (contains "," $host) (hasPrefix "/" $host) (hasPrefix "tls://" $host) }}
 {{- fail (printf "redis.host %q: standalone takes one host name or address (no list, unix socket or tls://)" $host) }}
 {{- end }}
 {{- if contains ":" $host }}{{ $host = printf "[%s]" $host }}{{ end }}
-{{- $auth := "" }}
-{{- if include "matomo-gateway.redisSecretName" . }}{{ $auth = ":$(MGW_REDIS_PASSWORD)@" }}{{ end }}
 {{- printf "redis://%s%s:%s/%s" $auth $host (trim (toString $r.port)) (toString (int64 $r.database)) }}
+{{- end }}
 {{- end }}
 
 {{/* A TOML value: strings as JSON strings (a subset of TOML basic strings), whole numbers as integers. */}}

@@ -78,6 +78,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     RedisOptions opts;
     metrics::Metrics* metrics;
     WriterLog log;  // state changes only, never per hit
+    Clock::time_point last_error_log{};
+    std::uint64_t error_replies_unlogged = 0;
     Socket socket;
     net::ip::tcp::resolver resolver;
     net::steady_timer reply_timer, retry_timer, connect_timer, sentinel_timer;
@@ -364,12 +366,25 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 fail("redis_not_master", err);
                 return false;
             }
+            log_error_reply(err);
         } else if (opts.wait_replicas > 0) {
             held.emplace_back(std::move(f), true);
         } else {
             finish_hit(f, WriteStatus::ok);
         }
         return true;
+    }
+
+    // Redis refused a set (OOM, WRONGTYPE, ...): say what it answered, at most once a second, with
+    // the number of refusals since the last such line.
+    void log_error_reply(std::string_view err) {
+        ++error_replies_unlogged;
+        const auto now = Clock::now();
+        if (!log || (last_error_log != Clock::time_point{} && now - last_error_log < std::chrono::seconds(1))) return;
+        last_error_log = now;
+        log("warn", "redis_error_reply",
+            std::string(err) + " (" + std::to_string(error_replies_unlogged) + " refused since the last such line)");
+        error_replies_unlogged = 0;
     }
 
     void finish_hit(Inflight& f, WriteStatus status) {

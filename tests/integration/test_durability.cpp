@@ -301,6 +301,37 @@ TEST_CASE(
                   metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
 }
 
+TEST_CASE(
+    "durability 8: a queue key holding another type (WRONGTYPE) sends its sets to the spool, replay waits for the key "
+    "to be fixed, then every acknowledged hit is in Redis") {
+    RedisServer redis;
+    // An operator mistake the gateway cannot mend: trackingQueueV1 is a string, so RPUSH to it fails.
+    REQUIRE(redis.command({"SET", "trackingQueueV1", "not a list"}).type == RedisReply::Type::status);
+    GatewayProcess gateway(gateway_args(redis));
+    gateway.wait_until_ready();
+    Load load(gateway.tracking_port(), 8, 4000);
+    REQUIRE(load.wait_acknowledged(2000));
+    // Redis's own words reach the log, and replay keeps trying instead of dropping the set.
+    const auto line = gateway.wait_for_line(
+        [](std::string_view l) {
+            return l.find("\"redis_error_reply\"") != std::string_view::npos &&
+                   l.find("WRONGTYPE") != std::string_view::npos;
+        },
+        60s);
+    CHECK(line.has_value());
+    CHECK(poll_until(Clock::now() + 60s,
+                     [&] { return metric(gateway, "matomo_gateway_spool_replay_failures_total") > 0; }));
+    CHECK(metric(gateway, "matomo_gateway_spool_records") > 0);
+    CHECK(metric(gateway, "matomo_gateway_sets_acknowledged_total{via=\"spool\"}") > 0);
+    // Fixed: the stranded sets arrive, in the queue the plugin reads.
+    REQUIRE(redis.command({"DEL", "trackingQueueV1"}).type == RedisReply::Type::integer);
+    load.finish();
+    wait_for_drained_spool(gateway);
+    CHECK(load.refused == 0);
+    check_promise(load.acknowledged(), load.sent(), stored_hits(redis),
+                  metric(gateway, "matomo_gateway_spool_possible_duplicates_total"));
+}
+
 TEST_CASE("durability 4: gateway SIGTERM during load, every hit in flight is answered and lands, exit status 0") {
     RedisServer redis;
     GatewayProcess gateway(gateway_args(redis, {"--drain-delay-ms", "200"}));

@@ -201,6 +201,18 @@ void write_tolerant(Connection& c, const std::string& bytes) {
 
 // finish() for each connection, stopping at the first that does not end with `expected`, so a
 // regression fails after one deadline rather than one per connection.
+// n connections that have each written `bytes`, all of them counted open by the gateway.
+std::vector<std::unique_ptr<Connection>> open_and_write(AbuseEnv& a, int n, const std::string& bytes) {
+    std::vector<std::unique_ptr<Connection>> conns;
+    conns.reserve(n);
+    for (int i = 0; i < n; ++i) {
+        conns.push_back(std::make_unique<Connection>(a.port(), 30s));
+        conns.back()->write(bytes);
+    }
+    REQUIRE(a.wait_metric("matomo_gateway_connections", [n](double v) { return v >= n; }));
+    return conns;
+}
+
 std::vector<Outcome> finish_all(std::vector<std::unique_ptr<Connection>>& conns, int expected) {
     std::vector<Outcome> outs;
     outs.reserve(conns.size());
@@ -281,13 +293,7 @@ constexpr double kBudgetMib = 64;
 void slowloris(const std::string& partial, const std::string& tag) {
     AbuseEnv a({"--read-timeout-ms", "3000"});
     constexpr int n = 200;
-    std::vector<std::unique_ptr<Connection>> slow;
-    slow.reserve(n);
-    for (int i = 0; i < n; ++i) {
-        slow.push_back(std::make_unique<Connection>(a.port(), 30s));
-        slow.back()->write(partial);
-    }
-    REQUIRE(a.wait_metric("matomo_gateway_connections", [](double v) { return v >= n; }));
+    auto slow = open_and_write(a, n, partial);
     check_probe(a, probe(a.port(), tag), tag);
     auto outs = finish_all(slow, 408);
     INFO("first error: " << first_error(outs));
@@ -405,13 +411,7 @@ TEST_CASE("a pipelining client that stops reading is dropped at the write timeou
     constexpr int conns = 4;
     std::string burst;
     for (int i = 0; i < 200; ++i) burst += "GET /matomo.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    std::vector<std::unique_ptr<Connection>> stalled;
-    stalled.reserve(conns);
-    for (int c = 0; c < conns; ++c) {
-        stalled.push_back(std::make_unique<Connection>(a.port(), 30s));
-        stalled.back()->write(burst);
-    }
-    REQUIRE(a.wait_metric("matomo_gateway_connections", [](double v) { return v >= conns; }));
+    auto stalled = open_and_write(a, conns, burst);
     check_probe(a, probe(a.port(), "probe-stalled"), "probe-stalled");
     // Dropped without being read from: the connection count falls back once the write deadlines pass.
     CHECK(a.wait_metric("matomo_gateway_write_timeouts_total", [](double v) { return v == conns; }));

@@ -213,6 +213,17 @@ std::vector<std::unique_ptr<Connection>> open_and_write(AbuseEnv& a, int n, cons
     return conns;
 }
 
+// n keep-alive connections, each with one hit (tagged `tag`, numbered) answered 200.
+std::vector<std::unique_ptr<Connection>> open_after_a_hit(AbuseEnv& a, int n, const std::string& tag) {
+    std::vector<std::unique_ptr<Connection>> conns;
+    conns.reserve(n);
+    for (int i = 0; i < n; ++i) {
+        conns.push_back(std::make_unique<Connection>(a.port(), 30s));
+        REQUIRE(conns.back()->send(hit_request(tag, i)).status == 200);
+    }
+    return conns;
+}
+
 std::vector<Outcome> finish_all(std::vector<std::unique_ptr<Connection>>& conns, int expected) {
     std::vector<Outcome> outs;
     outs.reserve(conns.size());
@@ -319,13 +330,8 @@ TEST_CASE("a slow request on a kept-alive connection gets 408 at the read timeou
     // The idle allowance (here 10 minutes) only covers the wait for a next request's first byte.
     AbuseEnv a({"--read-timeout-ms", "1000", "--idle-timeout-ms", "600000"});
     constexpr int n = 50;
-    std::vector<std::unique_ptr<Connection>> slow;
-    slow.reserve(n);
-    for (int i = 0; i < n; ++i) {
-        slow.push_back(std::make_unique<Connection>(a.port(), 20s));
-        REQUIRE(slow.back()->send(hit_request("keepalive-first", i)).status == 200);
-        slow.back()->write("GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a");
-    }
+    auto slow = open_after_a_hit(a, n, "keepalive-first");
+    for (auto& c : slow) c->write("GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a");
     check_probe(a, probe(a.port(), "probe-slow-keepalive"), "probe-slow-keepalive");
     auto outs = finish_all(slow, 408);
     INFO("first error: " << first_error(outs));
@@ -337,12 +343,7 @@ TEST_CASE("a slow request on a kept-alive connection gets 408 at the read timeou
 TEST_CASE("idle keep-alive connections are closed at the idle timeout while hits are served") {
     AbuseEnv a({"--idle-timeout-ms", "3000"});
     constexpr int n = 300;
-    std::vector<std::unique_ptr<Connection>> idle;
-    idle.reserve(n);
-    for (int i = 0; i < n; ++i) {
-        idle.push_back(std::make_unique<Connection>(a.port(), 30s));
-        REQUIRE(idle.back()->send(hit_request("idle", i)).status == 200);
-    }
+    auto idle = open_after_a_hit(a, n, "idle");
     REQUIRE(a.wait_metric("matomo_gateway_connections", [](double v) { return v >= n; }));
     check_probe(a, probe(a.port(), "probe-idle"), "probe-idle");
     std::size_t closed = 0;

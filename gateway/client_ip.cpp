@@ -2,6 +2,8 @@
 // over Forwarded / X-Forwarded-For / X-Real-IP.
 #include "gateway/client_ip.hpp"
 
+#include "gateway/ascii.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -24,10 +26,6 @@ char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + (
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() &&
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
-bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool prefix_equal(const IpAddress& a, const IpAddress& b, unsigned bits) {

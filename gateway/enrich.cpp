@@ -4,6 +4,7 @@
 // Its danger, a token authorising what a client sent, is closed by authorise_with_gateway_geo().
 #include "gateway/enrich.hpp"
 
+#include "gateway/ascii.hpp"
 #include "gateway/validation.hpp"
 #include "queue/queue_choice.hpp"
 
@@ -42,8 +43,7 @@ std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::Ge
     // result: a recent cdt plus a recent cdo can reach far past the window. Only a plain decimal is
     // kept: PHP reads "1e9" as 10^9 where a C parser stops at the 'e'.
     if (auto cdo = queue::param_string(hit, "cdo")) {
-        const bool plain = !cdo->empty() && cdo->size() <= 10 &&
-                           std::all_of(cdo->begin(), cdo->end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool plain = cdo->size() <= 10 && all_digits(*cdo);
         const std::int64_t offset = plain ? std::stoll(*cdo) : 0;
         if (!plain || now - (kept_cdt.value_or(now) - offset) >= opts.cdt_no_token_window) removed += hit.erase("cdo");
     } else if (hit.contains("cdo")) {

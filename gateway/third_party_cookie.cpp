@@ -2,6 +2,7 @@
 // "l, d-M-Y H:i:s T" in UTC, domain with a leading dot and without "www." or a port.
 #include "gateway/third_party_cookie.hpp"
 
+#include "gateway/ascii.hpp"
 #include "queue/queue_choice.hpp"
 
 #include <boost/beast/core/detail/base64.hpp>
@@ -25,12 +26,6 @@ std::string rawurlencode(std::string_view s) {
         }
     }
     return out;
-}
-
-bool all_digits(std::string_view s) {
-    for (char c : s)
-        if (c < '0' || c > '9') return false;
-    return !s.empty();
 }
 
 std::string random_id() {

@@ -3,6 +3,7 @@
 // or action, content without a name, negative page-performance timings.
 #include "gateway/validation.hpp"
 
+#include "gateway/ascii.hpp"
 #include "php/php.hpp"
 #include "queue/queue_choice.hpp"
 
@@ -56,7 +57,7 @@ std::size_t longest_value(const boost::json::value& v) {
 
 std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
     if (cdt.empty()) return std::nullopt;
-    if (std::all_of(cdt.begin(), cdt.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (all_digits(cdt)) {
         std::int64_t v = 0;
         auto r = std::from_chars(cdt.data(), cdt.data() + cdt.size(), v);
         if (r.ec != std::errc()) return std::nullopt;
@@ -83,8 +84,7 @@ std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
         std::string digits;
         for (char c : zone.substr(1))
             if (c != ':') digits.push_back(c);
-        if (digits.size() == 4 &&
-            std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (digits.size() == 4 && all_digits(digits)) {
             int off = std::stoi(digits.substr(0, 2)) * 3600 + std::stoi(digits.substr(2)) * 60;
             t += zone[0] == '+' ? -off : off;
         }
@@ -94,12 +94,9 @@ std::optional<std::int64_t> parse_cdt(std::string_view cdt) {
 
 std::optional<std::int64_t> parse_cdt_exact(std::string_view cdt) {
     auto digits = [](std::string_view s, std::size_t pos, std::size_t n) {
-        if (pos + n > s.size()) return false;
-        return std::all_of(s.begin() + static_cast<std::ptrdiff_t>(pos),
-                           s.begin() + static_cast<std::ptrdiff_t>(pos + n),
-                           [](char c) { return c >= '0' && c <= '9'; });
+        return pos + n <= s.size() && all_digits(s.substr(pos, n));
     };
-    if (!cdt.empty() && digits(cdt, 0, cdt.size())) return parse_cdt(cdt);
+    if (all_digits(cdt)) return parse_cdt(cdt);
     if (cdt.size() < 19 || !digits(cdt, 0, 4) || cdt[4] != '-' || !digits(cdt, 5, 2) || cdt[7] != '-' ||
         !digits(cdt, 8, 2) || (cdt[10] != ' ' && cdt[10] != 'T') || !digits(cdt, 11, 2) || cdt[13] != ':' ||
         !digits(cdt, 14, 2) || cdt[16] != ':' || !digits(cdt, 17, 2))
@@ -149,10 +146,7 @@ std::string_view worker_exception_reason(const boost::json::object& hit, bool ha
 std::string_view strict_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
                                std::int64_t now) {
     auto idsite = str(hit, "idsite");
-    if (!idsite || idsite->empty() ||
-        !std::all_of(idsite->begin(), idsite->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        php_intval(*idsite) <= 0)
-        return "idsite_invalid";
+    if (!idsite || !all_digits(*idsite) || php_intval(*idsite) <= 0) return "idsite_invalid";
     if (!opts.sites.empty() && std::find(opts.sites.begin(), opts.sites.end(), php_intval(*idsite)) == opts.sites.end())
         return "idsite_not_allowed";
     auto rec = str(hit, "rec");

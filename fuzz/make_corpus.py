@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Derives the fuzz seed corpora (fuzz/corpus/<target>/) from the recorded QueuedTracking fixtures.
 
-Usage: fuzz/make_corpus.py [FIXTURES_DIR]   (default: ../shared/fixtures/queuedtracking next to the
-project, where the tests find them too). Rewrites the seed-* files; reproducers saved by hand as
+Usage: fuzz/make_corpus.py [FIXTURES_DIR]   (default: tests/fixtures/queuedtracking of this repository,
+where the tests find them too). Rewrites the seed-* files; reproducers saved by hand as
 crash-* files are left alone. Deterministic: the same fixtures give the same files.
 """
 import base64
@@ -12,7 +12,7 @@ import sys
 from urllib.parse import urlsplit
 
 ROOT = pathlib.Path(__file__).resolve().parent
-FIXTURES = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent.parent / "shared/fixtures/queuedtracking"
+FIXTURES = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "tests/fixtures/queuedtracking"
 
 
 def load_fixtures():

@@ -1,4 +1,4 @@
-// Issue acceptance: every recorded case of shared/fixtures/queuedtracking replayed byte for byte
+// Issue acceptance: every recorded case of tests/fixtures/queuedtracking replayed byte for byte
 // through the gateway. Status, reason, body and client-visible headers equal stock's; every queue
 // value decodes (php, as the worker) to stock's requests and tokenAuth on the same keys. Where we
 // differ on purpose the check names the spec deviation:

@@ -1,5 +1,5 @@
 // End-to-end fixture tests: a real redis-server and the real matomo-gateway binary, fed the exact
-// request bytes recorded from stock Matomo + QueuedTracking (shared/fixtures/queuedtracking), and
+// request bytes recorded from stock Matomo + QueuedTracking (tests/fixtures/queuedtracking), and
 // checked against what stock answered and wrote to Redis. Queue values are decoded with the php
 // CLI the way the QueuedTracking worker decodes them. Item numbers refer to section 10 of
 // shared/spec/matomo-tracking-wire-format.md.

@@ -1,5 +1,6 @@
-// The recorded QueuedTracking reference fixtures (NN_<name>.json, see the fixtures README):
-// exact request bytes, Apache/Matomo's response, and every value the request appended to Redis.
+// The recorded QueuedTracking reference fixtures (tests/fixtures/queuedtracking/NN_<name>.json, described
+// in the README there): exact request bytes, Apache/Matomo's response, and every value the request
+// appended to Redis.
 //
 // The folder is MGW_FIXTURES_DIR (compile definition), overridable with the environment variable
 // of the same name.

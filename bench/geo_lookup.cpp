@@ -1,4 +1,4 @@
-// matomo-geo-bench: the cost of one geolocation per hit (issue 6): lookups per second and
+// matomo-geo-bench: the cost of one geolocation per hit: lookups per second and
 // nanoseconds per lookup on a .mmdb file, for addresses the database knows and addresses it doesn't.
 // Usage: matomo-geo-bench FILE.mmdb [lookups]
 #include "geoip/provider.hpp"

@@ -80,7 +80,7 @@ BuiltRequest RequestBuilder::next(std::string& out) {
     return mix_ == Mix::pageview ? pageview(out) : realistic(out);
 }
 
-// baseline.md's wrk request: GET pageview, random page and visitor, Firefox headers.
+// The pageview mix: GET pageview, random page and visitor, Firefox headers.
 BuiltRequest RequestBuilder::pageview(std::string& out) {
     out += "GET ";
     out += path_;

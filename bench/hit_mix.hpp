@@ -1,5 +1,5 @@
 // What the load generator sends: complete HTTP/1.1 tracking requests, built as raw bytes.
-// `pageview` is the request shape of baseline.md's wrk script (one GET pageview, Firefox headers,
+// `pageview` is one GET pageview (Firefox headers,
 // random visitor id); `realistic` mixes what matomo.js and the SDKs send: pageviews, events, goals,
 // ecommerce, pings, site search, outlinks, content impressions, form POSTs and bulk JSON POSTs of
 // 10 and 100 hits, with varied User-Agent, Accept-Language and X-Forwarded-For.

@@ -47,7 +47,7 @@ const char* const kUsage = R"(usage: matomo-loadgen --url http://127.0.0.1:PORT/
   --rate R               open loop: R requests/s on a fixed schedule; without it: closed loop
   --keep-alive on|off    reuse connections (default on)
   --mix pageview|realistic
-                         pageview: baseline.md's wrk request; realistic: events, goals, ecommerce,
+                         pageview: one GET pageview; realistic: events, goals, ecommerce,
                          pings, form and bulk POSTs of 10 and 100 hits, varied headers (default pageview)
   --timeout-ms MS        per-request timeout (default 10000)
   --seed N               random seed of the request contents (default: random)

@@ -1,6 +1,6 @@
 // PHP's query-string / form-body parser and its cookie parser (php/) on arbitrary bytes. Besides the
 // sanitizers' findings it checks what the rest of the gateway relies on: at most max_input_vars
-// names stored, and no invalid UTF-8 left in any name or value (spec item 43).
+// names stored, and no invalid UTF-8 left in any name or value (checklist item 43 of docs/wire-format.md).
 #include "fuzz/fuzz_check.hpp"
 #include "php/php.hpp"
 

@@ -1,4 +1,4 @@
-// The JSON access log (ENGINEERING item 9): one object per line on stdout, sampled.
+// The JSON access log: one object per line on stdout, sampled.
 #pragma once
 
 #include <string_view>

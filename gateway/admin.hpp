@@ -1,5 +1,6 @@
-// The private admin listener (ENGINEERING item 8): /livez (process alive, never checks Redis),
-// /readyz (Redis writable and not draining), /metrics (Prometheus text format 0.0.4).
+// The private admin listener: /livez (process alive, never checks Redis),
+// /readyz (hits can be acknowledged: Redis writable, or room in the spool; geo database loaded; not
+// draining), /metrics (Prometheus text format 0.0.4).
 #pragma once
 
 #include <boost/asio/io_context.hpp>

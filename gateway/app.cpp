@@ -1,4 +1,4 @@
-// Start-up and shutdown. Shutdown follows ENGINEERING item 7: /readyz turns 503, serving goes on
+// Start-up and shutdown. Shutdown: /readyz turns 503, serving goes on
 // for the drain delay, the listener closes, idle keep-alive connections close, in-flight hits are
 // answered (with Connection: close) up to the drain timeout, the writer flushes, exit 0.
 #include "gateway/app.hpp"

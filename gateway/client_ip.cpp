@@ -1,4 +1,4 @@
-// Client IP resolution (spec 5): address parsing, the trusted-proxy list and the right-to-left walk
+// Client IP resolution (docs/wire-format.md, "Client IP"): address parsing, the trusted-proxy list and the right-to-left walk
 // over Forwarded / X-Forwarded-For / X-Real-IP.
 #include "gateway/client_ip.hpp"
 
@@ -90,7 +90,7 @@ std::optional<std::string> unquote(std::string_view v) {
     return std::nullopt;
 }
 
-// One hop as proxies write it, cleaned the way Matomo's sanitizeIp does (spec 5.2): a /prefix, [brackets]
+// One hop as proxies write it, cleaned the way Matomo's sanitizeIp does: a /prefix, [brackets]
 // and :port are removed. Anything else that is not an address is garbage (nullopt).
 std::optional<IpAddress> parse_hop(std::string_view s) {
     s = trim(s);

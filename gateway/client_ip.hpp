@@ -1,4 +1,4 @@
-// The client IP of a hit (spec 5, issue 6): the socket peer, or the right-most untrusted hop of a
+// The client IP of a hit (docs/wire-format.md, "Client IP"): the socket peer, or the right-most untrusted hop of a
 // proxy header when the peer is a trusted proxy. Pure: text in, canonical text out, no sockets,
 // no exceptions on anything a client sends.
 #pragma once

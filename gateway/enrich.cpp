@@ -1,4 +1,4 @@
-// Option A of spec 6 (override parameters plus a Write token) rather than Option B (MM_* server
+// Option A of docs/wire-format.md (override parameters plus a Write token) rather than Option B (MM_* server
 // variables): it works with Matomo's default location provider settings, needs no change of the
 // provider to "geoip2server", and keeps Matomo's own geolocation for hits the gateway cannot place.
 // Its danger, a token authorising what a client sent, is closed by authorise_with_gateway_geo().

@@ -1,4 +1,4 @@
-// The enrich stage of the hit path (spec 5, 6 Option A, 7): what the gateway adds to or removes from
+// The enrich stage of the hit path (docs/wire-format.md: "Client IP", Option A of "Geolocation", "Tokens"): what the gateway adds to or removes from
 // a hit on its way to Redis: the location as override parameters authorised by the gateway's own
 // token, and the removal of every privileged parameter a client sent in such a set.
 #pragma once
@@ -26,7 +26,7 @@ struct EdgeContext {
 // Reads a token file: the first line, trimmed. An error message when unreadable or empty.
 std::optional<std::string> read_token_file(const std::string& path, std::string& token);
 
-// Prepares `hit` for a set authorised by the gateway's token (spec 7.2 rules 1-2): removes
+// Prepares `hit` for a set authorised by the gateway's token (rules T1 and T2 in docs/wire-format.md): removes
 // token_auth, cip, country, region, city, lat, long, and a cdt / cdo older than the no-token window
 // (a recent cdt stays: the mobile SDKs send one without a token), then adds the geo parameters.
 // Returns the number of client parameters removed.

@@ -1,5 +1,5 @@
 // Serves the installation's JavaScript tracker file (matomo.js) at /matomo.js, /piwik.js and /js/
-// without a query (spec 4.1, item 34): loaded once at start-up, with ETag / Last-Modified
+// without a query (checklist item 34): loaded once at start-up, with ETag / Last-Modified
 // revalidation, a pre-compressed gzip variant for clients that accept it, and long caching.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Every setting of the gateway as plain structs with defaults (ENGINEERING item 5). The config
+// Every setting of the gateway as plain structs with defaults. The config
 // library fills them from flags, MATOMO_GATEWAY_* variables and the config file.
 #pragma once
 
@@ -33,7 +33,7 @@ struct ServerOptions {
 };
 
 enum class Validation {
-    compatible,  // queue what stock queues; hits the worker would throw on get a set of their own (D3)
+    compatible,  // queue what stock queues; hits the worker would throw on get a set of their own (deviation D3)
     strict,      // refuse at the edge (400) what the worker would drop anyway
 };
 
@@ -53,7 +53,7 @@ struct TrackingOptions {
     std::size_t max_bulk_hits = 10000;    // hits in one bulk body (over: 413)
     std::size_t max_param_bytes = 65536;  // one parameter value (over: 400 in strict mode)
     php::ParseLimits parse_limits;
-    // Privacy and privileges at the edge (spec 5, 6, 7).
+    // Privacy and privileges at the edge (docs/wire-format.md: "Client IP", "Geolocation", "Tokens").
     int anonymize_ipv4_bytes = 0;               // 0..3 trailing bytes zeroed before queuing
     int anonymize_ipv6_level = 0;               // 0..3: keep /128, /64, /48, /24
     bool honor_dnt = false;                     // drop hits with DNT: 1 at the edge

@@ -1,5 +1,5 @@
 // Response headers follow the recorded fixtures: Cache-Control: no-store on GET only, no CORS on
-// GET, and (deviation D1) the CORS pair on every non-GET response so that the JS tracker never
+// GET, and (deviation D1, docs/wire-format.md) the CORS pair on every non-GET response so that the JS tracker never
 // re-sends a POSTed hit as an image. Content-Encoding: none is omitted (deviation D4).
 #include "gateway/responses.hpp"
 
@@ -18,7 +18,7 @@ constexpr unsigned char kGif[] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00
                                   0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 static_assert(sizeof(kGif) == 43);
 
-// Matomo's CORSHandler runs before tracking for every method (spec 4.8.1).
+// Matomo's CORSHandler runs before tracking for every method (docs/wire-format.md, "Other details").
 void apply_cors_domains(Response& res, const ResponseContext& c) {
     if (!c.cors_domains || c.cors_domains->empty()) return;
     res.set(http::field::vary, "Origin");

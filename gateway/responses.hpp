@@ -1,4 +1,4 @@
-// The responses matomo.php gives in queued mode (spec 4.7.2 R1-R6, 4.8), built into one reusable
+// The responses matomo.php gives in queued mode (answers R1-R6 of docs/wire-format.md), built into one reusable
 // response object per connection. Bodies are static, so no per-hit body allocation.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The public tracking listener: accepts connections (capped), runs one Session per connection and
-// lets shutdown find idle keep-alive connections (ENGINEERING items 4 and 7).
+// lets shutdown find idle keep-alive connections.
 #pragma once
 
 #include "gateway/client_ip.hpp"

@@ -1,5 +1,5 @@
 // The third-party visitor cookie QueuedTracking sets at the edge when Matomo's
-// use_third_party_id_cookie is on (spec 4.8.4, item 37).
+// use_third_party_id_cookie is on (docs/wire-format.md, "Other details"; checklist item 37).
 #pragma once
 
 #include "gateway/options.hpp"

@@ -1,5 +1,5 @@
 // Request forms (GET/HEAD query, form POST, bulk JSON), token and send_image rules, queue grouping
-// and encoding. Stock behaviour unless a comment names a spec deviation.
+// and encoding. Stock behaviour unless a comment names a deviation (D1-D10 in docs/wire-format.md).
 #include "gateway/tracking.hpp"
 
 #include "gateway/privacy.hpp"
@@ -25,7 +25,7 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-// Request headers the worker consults (spec 2.6), copied as HTTP_* keys. Everything else, and in
+// Request headers the worker consults (docs/wire-format.md, "Entries the worker reads"), copied as HTTP_* keys. Everything else, and in
 // particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
 constexpr std::array<std::string_view, 9> kCopiedHeaders = {"User-Agent",      "Accept-Language", "Referer", "DNT",
                                                             "X-Do-Not-Track",  "X-Purpose",       "X-Moz",   "Via",
@@ -151,7 +151,7 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
         return string_param(post_params, name);
     };
 
-    // send_image comes from $_GET / $_POST only; a bulk body's own send_image is ignored (R4).
+    // send_image comes from $_GET / $_POST only; a bulk body's own send_image is ignored (answer R4, docs/wire-format.md).
     if (auto si = lookup("send_image")) result.send_image = *si != "0";
 
     std::vector<boost::json::object> hits;
@@ -205,7 +205,7 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
         return result;
     }
 
-    // Cookies the worker reads (spec 2.6); other first-party cookies stay out of Redis (privacy).
+    // Cookies the worker reads (docs/wire-format.md); other first-party cookies stay out of Redis (privacy).
     boost::json::object cookies;
     for (const auto& f : req) {
         if (f.name() == http::field::cookie) php::parse_cookies(f.value(), cookies, opts.parse_limits);
@@ -228,7 +228,7 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
     std::vector<bool> by_gateway;  // each set's token: the gateway's or the request's
     std::vector<std::vector<boost::json::object>> grouped;
     // One shared set per (queue, token owner): gateway-authorised and client-authorised hits never
-    // share a set (spec 7.2 rule 3).
+    // share a set (rule T3 in docs/wire-format.md).
     const std::size_t queues = opts.queue.queues > 0 ? opts.queue.queues : 1;
     std::vector<unsigned> slot_of(2 * queues, UINT32_MAX);
     std::size_t queued = 0;
@@ -260,7 +260,7 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
             auto cip = string_param(hit, "cip");
             if (cip && !php::php_empty(*cip)) {
                 // Stock authenticates cip at the edge when it needs the IP for the queue; without
-                // any token that fails with 400 and nothing of the request is queued (spec 3.3).
+                // any token that fails with 400 and nothing of the request is queued (docs/wire-format.md, "Queue choice").
                 if (!has_token) {
                     result = TrackingResult{};
                     result.kind = TrackingKind::reject;
@@ -278,7 +278,7 @@ TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const
                                                                 https, req[http::field::user_agent], opts));
         }
         ++queued;
-        // A hit the worker would throw on drops every later hit of its set (spec 2.7), so it
+        // A hit the worker would throw on drops every later hit of its set (docs/wire-format.md), so it
         // travels alone (deviation D3); everything else shares its queue's set.
         if (!problem.empty()) {
             order.push_back(q);

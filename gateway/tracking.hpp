@@ -1,4 +1,4 @@
-// From one HTTP request to the request sets to push (spec 4.2, 2.4, 3): the pure part of the hit
+// From one HTTP request to the request sets to push (docs/wire-format.md: "The request-set document", "Queue choice"): the pure part of the hit
 // path. No sockets: the session calls it with the parsed request and the resolved client IP.
 #pragma once
 
@@ -26,8 +26,8 @@ struct OutgoingSet {
 
 enum class TrackingKind {
     queue,      // push `sets`, then answer 200 GIF / 204
-    no_hits,    // R2: 200 with an empty body, nothing queued
-    preflight,  // R1: CORS preflight
+    no_hits,    // answer R2 (docs/wire-format.md): 200 with an empty body, nothing queued
+    preflight,  // answer R1: CORS preflight
     reject,     // answer `status` with `reason`, nothing queued
 };
 
@@ -48,8 +48,8 @@ struct TrackingResult {
 TrackingResult build_tracking(const Request& req, const EdgeContext& edge, const TrackingOptions& opts,
                               std::int64_t now);
 
-// The env.server entries the worker reads (spec 2.6), from the request headers plus REMOTE_ADDR
-// and REQUEST_METHOD. Proxy headers are never copied (spec 5.4 item 3).
+// The env.server entries the worker reads (docs/wire-format.md), from the request headers plus REMOTE_ADDR
+// and REQUEST_METHOD. Proxy headers are never copied (checklist item 13).
 std::vector<std::pair<std::string, std::string>> build_server_env(const Request& req, std::string_view client_ip);
 
 }  // namespace mgw::gateway

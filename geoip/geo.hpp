@@ -1,6 +1,6 @@
 // City lookups in a MaxMind DB file through libmaxminddb, memory-mapped, and the two ways the result
-// reaches Matomo (spec 6.3 override parameters, spec 6.4 MM_* server variables). Results are already
-// in the form Matomo stores (spec 6.1, item 17).
+// reaches Matomo (Option A override parameters, Option B MM_* server variables: docs/wire-format.md, "Geolocation"). Results are already
+// in the form Matomo stores (checklist item 17).
 //
 // Two record schemas are read:
 //  * nested, as GeoIP2/GeoLite2 City and DB-IP City (Lite) write it: country.iso_code,
@@ -68,12 +68,12 @@ std::string format_coordinate(double v);
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
 
-// Option B (spec 6.4): the env.server entries mod_maxminddb would set, for Matomo's geoip2server
+// Option B (docs/wire-format.md): the env.server entries mod_maxminddb would set, for Matomo's geoip2server
 // provider. MM_COUNTRY_CODE is upper case as the Apache module gives it (Matomo lower-cases it).
 // Only the fields the result has; empty for an empty result.
 NameValues geo_server_vars(const GeoResult& r);
 
-// Option A (spec 6.3 "Gateway MUST send"): country, region, city, lat, long hit parameters.
+// Option A (docs/wire-format.md), in Matomo's normalised form: country, region, city, lat, long hit parameters.
 // Only the fields the result has.
 NameValues geo_override_params(const GeoResult& r);
 

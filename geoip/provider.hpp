@@ -1,4 +1,4 @@
-// The geo database the gateway currently answers from, and its hot reload (issue 6: SIGHUP and file
+// The geo database the gateway currently answers from, and its hot reload (SIGHUP and file
 // change, never failing a request). A lookup copies the current shared_ptr and never waits for a
 // reload's file I/O: a reload maps the new file first and swaps only if it opened, so a corrupt or
 // half-copied file leaves the old database answering. The old mapping is released when its last

@@ -1,4 +1,4 @@
-// Every metric of the gateway, declared once (ENGINEERING item 6): prometheus-cpp core registry,
+// Every metric of the gateway, declared once: prometheus-cpp core registry,
 // matomo_gateway_* names in base units, served as text format 0.0.4 by the admin listener.
 // Hot-path counters are resolved at start-up so recording a hit never looks up a label set.
 #pragma once

@@ -1,5 +1,5 @@
 // Compression of queue values: zlib streams (RFC 1950) as PHP's gzcompress writes them, or plain
-// JSON at level 0 (the worker accepts both, spec 2.3 and item 42).
+// JSON at level 0 (the worker accepts both: docs/wire-format.md, "Value encoding", checklist item 42).
 #pragma once
 
 #include <string>
@@ -8,11 +8,11 @@
 namespace mgw::queue {
 
 // Compresses `json` at `level` (0..9; 0 returns the JSON unchanged). Uses one libdeflate compressor
-// per thread and level, so a hit costs no compressor set-up (spec baseline: per-call zlib
+// per thread and level, so a hit costs no compressor set-up (per-call zlib
 // initialisation alone would cap two cores near 28,000 hits/s).
 std::string compress_value(std::string_view json, int level);
 
-// gzip (RFC 1952) of `data`, for HTTP Content-Encoding; never for queue values (spec 2.3).
+// gzip (RFC 1952) of `data`, for HTTP Content-Encoding; never for queue values (the worker cannot read gzip).
 std::string gzip_compress(std::string_view data, int level);
 
 }  // namespace mgw::queue

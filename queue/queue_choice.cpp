@@ -86,7 +86,7 @@ std::optional<std::string> visitor_key(const boost::json::object& hit, std::stri
         std::string clean = php::matomo_sanitize(*cid);
         if (!php::php_empty(clean)) {
             // A cid of the wrong length throws at the edge; the plugin then treats the visitor id
-            // as unknown and falls back to the IP without looking at _id (spec 3.2 step 2).
+            // as unknown and falls back to the IP without looking at _id (docs/wire-format.md, "Queue choice").
             if (clean.size() != 16) return std::nullopt;
             return pack_hex(clean);
         }
@@ -119,7 +119,7 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues) {
         else hex = false;
     }
     if (!hex) {
-        // Unreachable through Matomo's request code, specified for completeness (spec 3.1).
+        // Unreachable through Matomo's request code, kept for completeness (docs/wire-format.md).
         n = 0;
         unsigned prev = 0;
         for (std::size_t i = 0; i < 3; ++i) {

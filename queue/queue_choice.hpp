@@ -1,4 +1,4 @@
-// Which QueuedTracking queue a hit goes to (spec section 3): the visitor id (uid, cid, third-party
+// Which QueuedTracking queue a hit goes to (docs/wire-format.md, "Queue choice"): the visitor id (uid, cid, third-party
 // cookie, _id) or, without one, md5 of the client IP string; its first three hex digits modulo the
 // number of queues. Pure functions; stock workers rely on this being exactly the plugin's mapping.
 #pragma once
@@ -18,14 +18,14 @@ struct QueueChoiceOptions {
     bool force_cookieless = false;            // PrivacyManager forceCookielessTracking
 };
 
-// The 16 lower-case hex characters of the visitor id the edge derives for `hit` (spec 3.2), or
+// The 16 lower-case hex characters of the visitor id the edge derives for `hit` (step 1 of the queue choice), or
 // nullopt when there is none (the queue then follows the IP). `third_party_cookie_value` is the
 // raw value of the third-party id cookie (already URL-decoded), empty when absent.
 std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
                                        const QueueChoiceOptions& opts);
 
 // Queue id from the key string (16 hex of a visitor id, or the 32 hex of an md5): first three
-// characters as hex, modulo `queues` (spec 3.1, including the never-reached non-hex branch).
+// characters as hex, modulo `queues` (including the never-reached non-hex branch).
 unsigned queue_from_key(std::string_view key_str, unsigned queues);
 
 // The whole choice for one hit; `ip` is exactly the text written to env.server.REMOTE_ADDR (or an
@@ -33,7 +33,7 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues);
 unsigned choose_queue(const boost::json::object& hit, std::string_view ip, std::string_view third_party_cookie_value,
                       const QueueChoiceOptions& opts);
 
-// Redis list key of a queue: trackingQueueV1 for 0, trackingQueueV1_N otherwise (spec 2.1).
+// Redis list key of a queue: trackingQueueV1 for 0, trackingQueueV1_N otherwise (docs/wire-format.md, "Keys").
 std::string queue_key(unsigned queue_id);
 
 // The 16-character id inside a third-party cookie value "0=<base64 of the id>" (all-digit ids are

@@ -1,4 +1,4 @@
-// Redis Cluster backend (spec 1.2): each queue key goes to the master owning its hash slot, one
+// Redis Cluster backend (docs/wire-format.md, "Settings"): each queue key goes to the master owning its hash slot, one
 // pipelined RedisWriter per master. The slot map comes from CLUSTER SLOTS (any node), is refreshed
 // in the background, and is corrected at once by a MOVED reply; an ASK reply (slot being migrated)
 // sends that set again to the importing node behind ASKING. No SELECT: a cluster has database 0 only.

@@ -129,7 +129,7 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
         }
         if (list.empty()) return sentinel ? "redis-sentinel URL names no sentinel" : "redis-cluster URL names no node";
         if (cluster) {
-            // A cluster has only database 0 (spec 1.2: no SELECT).
+            // A cluster has only database 0 (docs/wire-format.md, "Settings": no SELECT).
             if (!query.empty()) return "unexpected query in redis-cluster URL";
             int db = 0;
             if (!path.empty() && (!parse_number(path, db) || db != 0)) return "a Redis Cluster has only database 0";

@@ -14,7 +14,7 @@
 namespace mgw::queue {
 
 struct RedisOptions {
-    // QueuedTracking's useWhatRedisBackendType: 1 standalone, 2 Sentinel (spec 1.2).
+    // QueuedTracking's useWhatRedisBackendType: 1 standalone, 2 Sentinel, 3 Cluster (docs/wire-format.md, "Settings").
     bool sentinel = false;
     std::vector<std::pair<std::string, std::uint16_t>> sentinels;  // tried in order
     std::string sentinel_master = "mymaster";

@@ -1,6 +1,6 @@
 // Several pipelined Redis connections behind one QueueSink, for when one connection's round trips
 // (not Redis itself) limit the write rate. Each queue key always uses the same connection, so the
-// sets of one queue keep their order (spec item 5); the memory budget is split between them.
+// sets of one queue keep their order (checklist item 5); the memory budget is split between them.
 #pragma once
 
 #include "queue/redis_writer.hpp"

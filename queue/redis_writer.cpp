@@ -164,7 +164,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     // QueuedTracking's Sentinel client: ask each sentinel in order (no AUTH, short timeout) for
-    // the master's address; the first answer wins (spec 1.2).
+    // the master's address; the first answer wins (docs/wire-format.md, "Settings").
     using MasterFound = std::function<void(const std::string& host, std::uint16_t port)>;
 
     void ask_sentinel(std::size_t index, unsigned gen, const MasterFound& done) {

@@ -1,7 +1,7 @@
 // The queue writer: one pipelined Redis connection that every client connection shares.
 // Request sets handed in from any thread are collected while the previous write is on the wire
 // (group commit: a batch waits at most one write), sent as back-to-back RPUSH commands (still one
-// RPUSH per set, spec item 4) and acknowledged one by one as their replies arrive in order.
+// RPUSH per set, checklist item 4) and acknowledged one by one as their replies arrive in order.
 // Memory held is bounded: past max_pending_bytes a set is refused at once (overloaded).
 #pragma once
 

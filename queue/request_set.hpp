@@ -1,4 +1,4 @@
-// The request set: the unit one RPUSH stores (spec 2.4). Holds the hits of one HTTP request that
+// The request set: the unit one RPUSH stores (docs/wire-format.md). Holds the hits of one HTTP request that
 // share a queue, the environment the worker restores, the token and the enqueue time.
 #pragma once
 
@@ -20,7 +20,7 @@ struct RequestSet {
     std::int64_t time = 0;                                     // UNIX seconds at enqueue
 };
 
-// The JSON document of spec 2.4: exactly requests, env {server, cookie}, tokenAuth and time.
+// The JSON document of docs/wire-format.md: exactly requests, env {server, cookie}, tokenAuth and time.
 // Strings must already be valid UTF-8 (the parsers scrub them); the output is always valid JSON.
 std::string encode_json(const RequestSet& set);
 

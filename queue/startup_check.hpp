@@ -1,6 +1,6 @@
-// Start-up check against the queues already in Redis (issue 4): lists trackingQueueV1_N with
+// Start-up check against the queues already in Redis: lists trackingQueueV1_N with
 // N >= --queues, a sign that the workers' numQueueWorkers differs from ours. Reads only; it never
-// touches any key, and never the workers' QueuedTrackingLock keys (spec item 45).
+// touches any key, and never the workers' QueuedTrackingLock keys (checklist item 45).
 #pragma once
 
 #include "queue/redis_options.hpp"

@@ -1,4 +1,4 @@
-// Client IP resolution (spec 5, items 12 and 20, issue 6 acceptance 1): canonical text, the trusted
+// Client IP resolution (docs/wire-format.md "Client IP", checklist items 12 and 20): canonical text, the trusted
 // proxy list, and the right-to-left walk over Forwarded / X-Forwarded-For / X-Real-IP.
 #include "gateway/client_ip.hpp"
 
@@ -106,7 +106,7 @@ TEST_CASE("client ip: a bad trusted-proxies entry is named in the error") {
     CHECK(empty->empty());
 }
 
-TEST_CASE("issue 6 acceptance 1: a forged proxy header from an untrusted peer never changes REMOTE_ADDR") {
+TEST_CASE("client ip: a forged proxy header from an untrusted peer never changes REMOTE_ADDR") {
     const Fields forged = {{"X-Forwarded-For", "1.2.3.4"},
                            {"Forwarded", "for=1.2.3.4"},
                            {"X-Real-IP", "1.2.3.4"},
@@ -119,8 +119,8 @@ TEST_CASE("issue 6 acceptance 1: a forged proxy header from an untrusted peer ne
     CHECK_FALSE(r.malformed);
 }
 
-TEST_CASE("issue 6 acceptance 1: trusted IPv4 chains resolve to the right-most untrusted hop") {
-    // The spec 5.2 lab rows with proxy_ips = 10.0.0.0/8 and read-last.
+TEST_CASE("client ip: trusted IPv4 chains resolve to the right-most untrusted hop") {
+    // What Matomo itself resolves for these chains with proxy_ips = 10.0.0.0/8 and read-last.
     CHECK(resolve("10.0.0.1", {{"X-Forwarded-For", "198.51.100.7, 10.0.0.2"}}, "10.0.0.0/8") == "198.51.100.7");
     CHECK(resolve("10.0.0.1", {{"X-Forwarded-For", "203.0.113.9, 198.51.100.7, 10.0.0.2"}}, "10.0.0.0/8") ==
           "198.51.100.7");
@@ -131,7 +131,7 @@ TEST_CASE("issue 6 acceptance 1: trusted IPv4 chains resolve to the right-most u
     CHECK(r.source == ClientIpSource::x_forwarded_for);
 }
 
-TEST_CASE("issue 6 acceptance 1: trusted IPv6 and mixed chains") {
+TEST_CASE("client ip: trusted IPv6 and mixed chains") {
     CHECK(resolve("2001:db8:ffff::1", {{"X-Forwarded-For", "2001:db8:1::5, 2001:db8:ffff::2"}}, "2001:db8:ffff::/48") ==
           "2001:db8:1::5");
     // IPv4 proxy in front of an IPv6 client, peer seen on a dual-stack socket as IPv4-mapped.

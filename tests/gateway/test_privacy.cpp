@@ -1,5 +1,5 @@
-// Privacy at the edge (issue 6): Matomo's IP anonymisation (spec 5.3), query-parameter removal from
-// url/urlref, and the worker's Do-Not-Track rule (spec 4.8.6).
+// Privacy at the edge: Matomo's IP anonymisation (docs/wire-format.md, "Client IP"), query-parameter removal from
+// url/urlref, and the worker's Do-Not-Track rule ("Other details" there).
 #include "gateway/privacy.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,20 +11,20 @@ using mgw::gateway::anonymize_ip;
 using mgw::gateway::dnt_requested;
 using mgw::gateway::strip_query_params;
 
-TEST_CASE("spec 5.3: IPv4 anonymisation zeroes the last N bytes") {
+TEST_CASE("anonymisation: IPv4 anonymisation zeroes the last N bytes") {
     CHECK(anonymize_ip("203.0.113.6", 0, 2) == "203.0.113.6");
     CHECK(anonymize_ip("203.0.113.6", 1, 2) == "203.0.113.0");
     CHECK(anonymize_ip("203.0.113.6", 2, 2) == "203.0.0.0");  // the [LAB] row
 }
 
-TEST_CASE("spec 5.3: IPv4 anonymisation with three bytes keeps the first byte only") {
+TEST_CASE("anonymisation: IPv4 anonymisation with three bytes keeps the first byte only") {
     CHECK(anonymize_ip("203.0.113.6", 3, 0) == "203.0.0.0");
     CHECK(anonymize_ip("198.51.100.7", 3, 0) == "198.0.0.0");
     CHECK(anonymize_ip("198.51.100.7", 9, 0) == "198.0.0.0");  // clamped to 3
     CHECK(anonymize_ip("198.51.100.7", -1, 0) == "198.51.100.7");
 }
 
-TEST_CASE("spec 5.3: IPv6 anonymisation keeps /64, /48 or /24") {
+TEST_CASE("anonymisation: IPv6 anonymisation keeps /64, /48 or /24") {
     const std::string ip = "2001:db8:1:2:3:4:5:6";
     CHECK(anonymize_ip(ip, 2, 0) == ip);
     CHECK(anonymize_ip(ip, 2, 1) == "2001:db8:1:2::");
@@ -34,12 +34,12 @@ TEST_CASE("spec 5.3: IPv6 anonymisation keeps /64, /48 or /24") {
     CHECK(anonymize_ip("2001:db8:0:0::1", 2, 2) == "2001:db8::");  // the [LAB] row
 }
 
-TEST_CASE("spec 5.3: IPv4-mapped IPv6 is anonymised as IPv4 and printed as IPv4") {
+TEST_CASE("anonymisation: IPv4-mapped IPv6 is anonymised as IPv4 and printed as IPv4") {
     CHECK(anonymize_ip("::ffff:203.0.113.6", 2, 3) == "203.0.0.0");
     CHECK(anonymize_ip("::ffff:203.0.113.6", 0, 3) == "203.0.113.6");
 }
 
-TEST_CASE("issue 6 acceptance 3: the anonymised text never contains the raw address") {
+TEST_CASE("anonymisation: the anonymised text never contains the raw address") {
     for (const char* raw : {"203.0.113.6", "198.51.100.77", "2001:db8:1:2:3:4:5:6", "2001:db8:abcd:12::99"}) {
         for (int level = 1; level <= 3; ++level) {
             auto anon = anonymize_ip(raw, level, level);
@@ -89,7 +89,7 @@ TEST_CASE("privacy: strip_query_params matches names as PHP would decode them") 
     CHECK(strip_query_params("/p?e+mail=x&k=v", spaced) == "/p?k=v");
 }
 
-TEST_CASE("spec 4.8.6: Do-Not-Track follows the worker's rule") {
+TEST_CASE("DNT: Do-Not-Track follows the worker's rule") {
     CHECK(dnt_requested("1", ""));
     CHECK(dnt_requested("1, 1", ""));  // DNT only has to start with 1
     CHECK_FALSE(dnt_requested("0", ""));

@@ -1,4 +1,4 @@
-// PROXY protocol v1/v2 header parsing (issue 6: HAProxy send-proxy as an option), after haproxy's
+// PROXY protocol v1/v2 header parsing (HAProxy's send-proxy, an option), after haproxy's
 // doc/proxy-protocol.txt: addresses, LOCAL/UNKNOWN, partial input, bounds and broken headers.
 #include "gateway/proxy_protocol.hpp"
 

@@ -1,5 +1,5 @@
 // GeoProvider: start-up errors, SIGHUP/file-change reload that keeps the old database on a broken
-// file, and issue 6 acceptance 4 (reloading under load fails no lookup; the new database answers).
+// file, and reloading under load fails no lookup; the new database answers.
 #include "geoip/provider.hpp"
 #include "support/mmdb_fixture.hpp"
 
@@ -111,7 +111,7 @@ TEST_CASE("geo provider: a provider that never opened can still load later") {
     CHECK(city_of(p, "203.0.113.5") == "Munich");
 }
 
-TEST_CASE("issue 6 acceptance 4: reloading under load fails no lookup and the new database answers") {
+TEST_CASE("geo reload: reloading under load fails no lookup and the new database answers") {
     auto dir = scratch_dir("load");
     const auto path = dir / "current.mmdb";
     replace_with_copy(path, test_databases().city());

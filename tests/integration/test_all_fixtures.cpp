@@ -1,10 +1,10 @@
 // Issue acceptance: every recorded case of tests/fixtures/queuedtracking replayed byte for byte
 // through the gateway. Status, reason, body and client-visible headers equal stock's; every queue
 // value decodes (php, as the worker) to stock's requests and tokenAuth on the same keys. Where we
-// differ on purpose the check names the spec deviation:
+// differ on purpose the check names the deviation (docs/wire-format.md):
 //  - D1: non-GET responses also carry Access-Control-Allow-Origin / -Credentials;
 //  - D4: no Content-Encoding: none; connections are kept alive (Connection differs);
-//  - spec 2.6: env.server holds only what the worker reads and env.cookie only the two cookies it
+//  - D6: env.server holds only what the worker reads and env.cookie only the two cookies it
 //    reads, so stock's extra $_SERVER entries and first-party cookies (fixture 25) are left out.
 #include "support/fixtures.hpp"
 #include "support/header_compare.hpp"
@@ -20,7 +20,7 @@ namespace json = boost::json;
 
 namespace {
 
-// env.server entries the worker reads (spec 2.6); each must be carried over when stock had it.
+// env.server entries the worker reads (D6); each must be carried over when stock had it.
 bool worker_reads(std::string_view key) {
     for (auto k : {"REMOTE_ADDR", "HTTP_USER_AGENT", "HTTP_ACCEPT_LANGUAGE", "HTTP_REFERER", "HTTP_DNT",
                    "HTTP_X_DO_NOT_TRACK", "HTTP_X_PURPOSE", "HTTP_X_MOZ", "HTTP_VIA", "REQUEST_METHOD"})
@@ -46,11 +46,11 @@ void check_value(const json::object& ours, const json::object& stock) {
         CHECK(kv.value() == stock_server.at(kv.key()));
     }
     for (const auto& kv : stock_server) {
-        if (!worker_reads(kv.key())) continue;  // spec 2.6: left out on purpose
+        if (!worker_reads(kv.key())) continue;  // D6: left out on purpose
         INFO("env.server." << kv.key() << " is read by the worker");
         CHECK(our_server.contains(kv.key()));
     }
-    // env.cookie: only the ignore and third-party cookies, with stock's decoding (spec 2.6, item 14).
+    // env.cookie: only the ignore and third-party cookies, with stock's decoding (D6, item 14).
     const auto& our_cookie = ours.at("env").at("cookie");
     const auto& stock_cookie = stock.at("env").at("cookie");
     if (our_cookie.is_object()) {
@@ -68,7 +68,7 @@ void check_value(const json::object& ours, const json::object& stock) {
 }  // namespace
 
 TEST_CASE(
-    "fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, spec 2.6)") {
+    "fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, D6)") {
     TrackingEnv env({"--queues", "4"});
     const auto names = fixture_names();
     REQUIRE(names.size() == 26);

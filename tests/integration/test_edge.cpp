@@ -1,4 +1,4 @@
-// Client IP, geolocation, privileged parameters and anonymisation at the edge (issue 6), through
+// Client IP, geolocation, privileged parameters and anonymisation at the edge, through
 // the real gateway into a real redis-server; test databases written by libmaxmind-db-writer-perl.
 #include "support/mmdb_fixture.hpp"
 #include "tracking_env.hpp"
@@ -125,7 +125,9 @@ TEST_CASE("item 16: a set the gateway's token authorises carries no client privi
     REQUIRE(env.get("/matomo.php?idsite=1&rec=1&_id=2123456789abcdef&cip[]=6.6.6.6&c.ity=x",
                     {{"X-Forwarded-For", "203.0.113.20"}})
                 .status == 200);
-    for (const auto& l : env.landed()) {
+    const auto landed = env.landed();
+    REQUIRE(landed.size() == 3);  // one set per request: none was dropped
+    for (const auto& l : landed) {
         INFO(json::serialize(l.state));
         CHECK(l.state.at("tokenAuth") == "feedfacefeedfacefeedfacefeedface");
         const auto& hit = first_hit(l);
@@ -151,17 +153,25 @@ TEST_CASE(
     REQUIRE(
         env.get("/matomo.php?idsite=1&rec=1&_id=bebebebebebebebe&cip=198.51.100.23&token_auth=clienttoken").status ==
         200);
-    for (const auto& l : env.landed()) {
+    const auto landed = env.landed();
+    REQUIRE(landed.size() == 2);
+    int untouched = 0, own_token = 0;
+    for (const auto& l : landed) {
         const auto& hit = first_hit(l);
         if (hit.at("_id") == "0123456789abcdef") {
+            ++untouched;
             CHECK(hit.at("cdt") == json::value(recent_cdt));
             CHECK(l.state.at("tokenAuth") == false);
         } else {
+            ++own_token;
+            CHECK(hit.at("_id") == "bebebebebebebebe");
             CHECK(hit.at("cip") == "198.51.100.23");
             CHECK(!hit.contains("country"));
             CHECK(l.state.at("tokenAuth") == "clienttoken");
         }
     }
+    CHECK(untouched == 1);
+    CHECK(own_token == 1);
     TrackingEnv reject({"--client-tokens", "reject"});
     auto r = reject.get("/matomo.php?idsite=1&rec=1&token_auth=clienttoken");
     CHECK(r.status == 403);
@@ -290,7 +300,9 @@ TEST_CASE("PROXY protocol: the header's source address stands for the peer, only
         c.write("GET /matomo.php?idsite=1 HTTP/1.1\r\nHost: x\r\n\r\n");  // no header: refused, closed
         CHECK(c.closed_by_peer());
     }
+    const auto landed = env.landed();
+    REQUIRE(landed.size() == 2);  // the v1 and v2 hits; the refused connection queued nothing
     std::set<std::string> addrs;
-    for (const auto& l : env.landed()) addrs.insert(std::string(server(l, "REMOTE_ADDR").as_string()));
+    for (const auto& l : landed) addrs.insert(std::string(server(l, "REMOTE_ADDR").as_string()));
     CHECK(addrs == std::set<std::string>{"203.0.113.50", "2001:db8::50"});
 }

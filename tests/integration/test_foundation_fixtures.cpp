@@ -1,8 +1,8 @@
 // End-to-end fixture tests: a real redis-server and the real matomo-gateway binary, fed the exact
 // request bytes recorded from stock Matomo + QueuedTracking (tests/fixtures/queuedtracking), and
 // checked against what stock answered and wrote to Redis. Queue values are decoded with the php
-// CLI the way the QueuedTracking worker decodes them. Item numbers refer to section 10 of
-// shared/spec/matomo-tracking-wire-format.md.
+// CLI the way the QueuedTracking worker decodes them. Item numbers are those of the checklist
+// in docs/wire-format.md.
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -239,7 +239,7 @@ TEST_CASE("keep-alive: two hits on one connection without Connection: close are 
 // With a spool (the default --ack=spool) an unreachable Redis is no failure: the hit is fsync'ed
 // locally and answered as stored (tests/integration/test_durability.cpp). Without one, a hit Redis
 // did not take is never a 2xx.
-TEST_CASE("item 38 / deviation: Redis unreachable with --ack=redis → 503 with Retry-After, never 2xx") {
+TEST_CASE("item 38 and deviation D7: Redis unreachable with --ack=redis → 503 with Retry-After, never 2xx") {
     const Fixture with_image = load_fixture("01"), without_image = load_fixture("08");  // 08 has send_image=0
     auto expect_503 = [&](GatewayProcess& gateway) {
         for (const Fixture* fixture : {&with_image, &without_image}) {

@@ -1,4 +1,4 @@
-// Queue choice against the spec's worked examples (section 3.4) and conformance items 1-3, 18-23.
+// Queue choice against the worked examples Q1-Q12 and checklist items 1-3, 18-23 of docs/wire-format.md.
 #include "queue/queue_choice.hpp"
 
 #include <catch2/catch.hpp>
@@ -89,7 +89,7 @@ TEST_CASE("item 23: cid=zzzzzzzzzzzzzzzz maps to queue 0") {
     CHECK(q(h, 16, "203.0.113.77") == 0);
 }
 
-TEST_CASE("spec 3.4 rows 2, 6, 7: long upper-case _id is cut and lowered, IPv6 text is hashed as written") {
+TEST_CASE("queue examples Q2, Q6, Q7: long upper-case _id is cut and lowered, IPv6 text is hashed as written") {
     CHECK(q(hit({{"_id", "7D8E9F0A1B2C3D4E5F"}}), 4) == 0);
     CHECK(q(hit({{"_id", "7D8E9F0A1B2C3D4E5F"}}), 16) == 8);
     CHECK(q(hit({}), 4, "2001:db8::1") == 2);
@@ -98,7 +98,7 @@ TEST_CASE("spec 3.4 rows 2, 6, 7: long upper-case _id is cut and lowered, IPv6 t
     CHECK(q(hit({}), 16, "2001:DB8::1") == 12);
 }
 
-TEST_CASE("spec 3.4 row 12: in third-party mode the _pk_uid cookie wins over _id") {
+TEST_CASE("queue example Q12: in third-party mode the _pk_uid cookie wins over _id") {
     auto h = hit({{"_id", "0123456789abcdef"}});
     const char* cookie = "0=ZmVkY2JhOTg3NjU0MzIxMA==";
     CHECK(q(h, 4, "127.0.0.1", cookie, true) == 1);
@@ -107,7 +107,7 @@ TEST_CASE("spec 3.4 row 12: in third-party mode the _pk_uid cookie wins over _id
     CHECK(q(h, 16, "127.0.0.1", cookie, false) == q(h, 16));
 }
 
-TEST_CASE("spec 3.1: a short _id is not a visitor id and numbers in bulk objects count as strings") {
+TEST_CASE("queue choice: a short _id is not a visitor id and numbers in bulk objects count as strings") {
     boost::json::object short_id = hit({{"_id", "abc"}});
     CHECK(q(short_id, 16, "203.0.113.5") == 12);
     boost::json::object typed;
@@ -116,7 +116,7 @@ TEST_CASE("spec 3.1: a short _id is not a visitor id and numbers in bulk objects
     CHECK(q(typed, 16) == q(hit({{"uid", "42"}}), 16));
 }
 
-TEST_CASE("spec 3.1: the never-reached non-hex branch sums the character codes") {
+TEST_CASE("queue choice: the never-reached non-hex branch sums the character codes") {
     CHECK(mgw::queue::queue_from_key("xyz0000000000000", 4) == 3);
     CHECK(mgw::queue::queue_from_key("xyz0000000000000", 16) == 11);
 }

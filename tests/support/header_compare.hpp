@@ -1,7 +1,7 @@
 // Comparing a gateway response's headers with a recorded fixture's: names case-insensitive, order
 // ignored, values exact. Ignored on both sides: Date and Server (vary per run and server),
 // Connection (hop-by-hop; stock sends "close", the gateway may keep the connection alive) and
-// "Content-Encoding: none" (deviation D4 of the spec: the gateway may omit it).
+// "Content-Encoding: none" (deviation D4 in docs/wire-format.md).
 #pragma once
 
 #include <string>

@@ -1,14 +1,34 @@
 // matomo-gateway: load the configuration, then run. Everything else lives in the libraries.
 #include "config/config.hpp"
 #include "gateway/app.hpp"
+#include "queue/value_decode.hpp"
 
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <map>
+#include <string_view>
 
 extern char** environ;
 
+namespace {
+
+// `matomo-gateway --decode`: queue values from redis-cli on stdin, one JSON document per line on stdout.
+// A mode of its own, before the configuration is read: it needs no Redis, no listener, no option.
+int decode_stdin() {
+    std::cin >> std::noskipws;
+    const std::string input{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+    std::string error;
+    for (const auto& json : mgw::queue::decode_redis_cli_output(input, error)) std::cout << json << "\n";
+    if (error.empty()) return 0;
+    std::cerr << "matomo-gateway: --decode: " << error << "\n";
+    return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    if (argc == 2 && std::string_view(argv[1]) == "--decode") return decode_stdin();
     std::map<std::string, std::string> env;
     for (char** e = environ; e && *e; ++e) {
         std::string kv(*e);

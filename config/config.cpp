@@ -410,6 +410,7 @@ std::string help_text() {
            "  --help                 this text\n"
            "  --version              print the version\n"
            "  --check-config         validate, print the effective configuration (secrets redacted), exit\n"
+           "  --decode               print the queue values redis-cli writes on stdin as JSON, one per line\n"
            "  --config FILE          TOML file (also MATOMO_GATEWAY_CONFIG)\n"
            "  --options-table        print every option as a Markdown table (the README's)\n";
     for (const auto& o : table()) {

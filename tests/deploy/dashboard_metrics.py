@@ -8,6 +8,11 @@ declared family (`# TYPE`; a labelled counter has no sample until its first even
 _bucket/_sum/_count series of a declared histogram. Label names used in a selector must exist on that
 metric's samples (job and instance are added by Prometheus). Names must start with matomo_gateway_ or
 process_. Also checks that the JSON is a dashboard with unique panel ids and a data source per query.
+
+The other direction too: every spool family the gateway exports (matomo_gateway_spool_*) is queried by
+some panel, so the dashboard cannot lag behind the spool. And no text in the dashboard (text panels,
+titles, descriptions) announces a feature as missing ("does not exist yet", "not yet", "upcoming",
+"until then", ...): such a sentence goes stale the day the feature lands, as it did once for the spool.
 Prints one line per failure, exits 1 if there is any.
 """
 import json
@@ -19,6 +24,13 @@ KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "boo
 ADDED_BY_PROMETHEUS = {"job", "instance"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+# Families whose every member must appear in some query.
+MUST_BE_SHOWN = ("matomo_gateway_spool_",)
+# Words that announce a missing feature in dashboard text.
+MISSING_FEATURE = re.compile(
+    r"\b(not yet|does ?n[o']t exist|do ?n[o']t exist|not (?:yet )?(?:available|implemented|supported)|upcoming|"
+    r"coming soon|will (?:be added|come|follow)|come with|until then|planned|todo|tbd|placeholder)\b",
+    re.IGNORECASE)
 
 from checklib import fail, failures, ok  # noqa: E402,F401  (tests/deploy/checklib.py)
 
@@ -127,6 +139,25 @@ def check_name(name, labels, where, samples, types):
                 fail(f"{where}: {name} has no label {label!r} (it has {sorted(samples[name])})")
 
 
+def panel_texts(p):
+    """Human-readable strings of a panel: title, description, a text panel's content."""
+    out = [p.get("title") or "", p.get("description") or ""]
+    opts = p.get("options") or {}
+    if isinstance(opts, dict) and isinstance(opts.get("content"), str):
+        out.append(opts["content"])
+    if isinstance(p.get("content"), str):  # old text panels
+        out.append(p["content"])
+    return [t for t in out if t]
+
+
+def queried_family(name, types):
+    """The exported family a queried series belongs to (histogram _bucket/_sum/_count -> the histogram)."""
+    for suffix in HISTOGRAM_SUFFIXES:
+        if name.endswith(suffix) and types.get(name[: -len(suffix)]) in ("histogram", "summary"):
+            return name[: -len(suffix)]
+    return name
+
+
 def main():
     with open(sys.argv[1]) as f:
         dash = json.load(f)
@@ -146,6 +177,10 @@ def main():
         ids.add(p.get("id"))
         if "gridPos" not in p:
             fail(f"{where}: no gridPos")
+        for text in panel_texts(p):
+            m = MISSING_FEATURE.search(text)
+            if m:
+                fail(f"{where}: its text announces a missing feature ({m.group(0)!r}): {text!r}")
         for t in p.get("targets", []):
             if "datasource" not in t and "datasource" not in p:
                 fail(f"{where}: query {t.get('refId')} has no data source")
@@ -177,6 +212,16 @@ def main():
             names_checked.add(metric)
             if metric in samples and label not in samples[metric] and label not in ADDED_BY_PROMETHEUS:
                 fail(f"{where}: {metric} has no label {label!r}")
+
+    for text in (dash.get("title") or "", dash.get("description") or ""):
+        m = MISSING_FEATURE.search(text)
+        if m:
+            fail(f"the dashboard's own text announces a missing feature ({m.group(0)!r}): {text!r}")
+
+    shown = {queried_family(n, types) for n in names_checked}
+    for family in sorted(types):
+        if family.startswith(MUST_BE_SHOWN) and family not in shown:
+            fail(f"{family} is exported but no panel queries it")
 
     print(f"checked {len(names_checked)} metric names in {len(ids)} panels: {' '.join(sorted(names_checked))}")
     print(f"{len(failures)} failure(s)")

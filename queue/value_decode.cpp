@@ -29,8 +29,8 @@ bool inflate_stream(std::string_view in, std::string& out, std::size_t& used, st
         if (size > max_json_bytes) size = max_json_bytes;
         out.resize(size);
         std::size_t in_used = 0, out_used = 0;
-        const auto r = libdeflate_zlib_decompress_ex(d.get(), in.data(), in.size(), out.data(), out.size(), &in_used,
-                                                     &out_used);
+        const auto r =
+            libdeflate_zlib_decompress_ex(d.get(), in.data(), in.size(), out.data(), out.size(), &in_used, &out_used);
         if (r == LIBDEFLATE_SUCCESS) {
             out.resize(out_used);
             used = in_used;
@@ -91,6 +91,15 @@ bool unquote_line(std::string_view line, std::string& out) {
     return true;
 }
 
+// redis-cli's quoted output starts with `"` (one value) or with `1) "` (a list); its raw output with a
+// zlib header byte or `{`.
+bool quoted_form(std::string_view output) {
+    if (output.starts_with("\"")) return true;
+    std::size_t i = 0;
+    while (i < output.size() && output[i] >= '0' && output[i] <= '9') ++i;
+    return i > 0 && output.substr(i).starts_with(") \"");
+}
+
 }  // namespace
 
 std::string decode_value(std::string_view value, std::string& error) {
@@ -108,8 +117,7 @@ std::string decode_value(std::string_view value, std::string& error) {
 std::vector<std::string> decode_redis_cli_output(std::string_view output, std::string& error) {
     std::vector<std::string> values;
     if (output.starts_with("(nil)") || output.starts_with("(empty")) output = {};
-    if (!output.empty() && (output.front() == '"' || (output.find(") \"") != std::string_view::npos &&
-                                                       output.find(") \"") < output.find('\n')))) {
+    if (quoted_form(output)) {
         // Quoted form: one value per line.
         std::size_t start = 0;
         while (start < output.size()) {

@@ -2,8 +2,8 @@
 // redis-server on 127.0.0.1. While an attack is in effect a probe sends 100 legitimate hits that must
 // all be answered 200 and stored in Redis; the attack ends in its documented status (README "Limits
 // and errors"); the gateway's peak resident memory (VmHWM) is reported, and bounded where the attack
-// asks it to hold far more than it may. No sleeps: every wait is for an observable effect (a metric, an answer, a close)
-// with a deadline, and the gateway's timeouts are set small so the effects come quickly.
+// asks it to hold far more than it may. No sleeps: every wait is for an observable effect (a metric, an answer, a
+// close) with a deadline, and the gateway's timeouts are set small so the effects come quickly.
 #include "integration/tracking_env.hpp"
 
 #include <catch2/catch.hpp>

@@ -145,7 +145,8 @@ TEST_CASE(
     CHECK(duplicated == 0);
     // The first hits of "b" and "c" go to queue 0 (visitor id 000...): "b" met the migrating slot
     // (ASK), "c" the slot's new owner that the gateway's map did not know yet (MOVED).
-    const auto moved = scrape_metric(gateway.admin_port(), "matomo_gateway_redis_cluster_redirects_total{kind=\"moved\"}");
+    const auto moved =
+        scrape_metric(gateway.admin_port(), "matomo_gateway_redis_cluster_redirects_total{kind=\"moved\"}");
     const auto ask = scrape_metric(gateway.admin_port(), "matomo_gateway_redis_cluster_redirects_total{kind=\"ask\"}");
     REQUIRE(moved.has_value());
     REQUIRE(ask.has_value());

@@ -371,8 +371,8 @@ TEST_CASE(
         redis.kill();
         // With Redis dead nothing is replayed, so the spool only grows: once it holds 3,000 sets, at
         // least as many as last seen here are on disk when the gateway is killed.
-        REQUIRE(poll_until(Clock::now() + 120s,
-                           [&] { return metric(gateway, "matomo_gateway_spool_records") >= 3000; }));
+        REQUIRE(
+            poll_until(Clock::now() + 120s, [&] { return metric(gateway, "matomo_gateway_spool_records") >= 3000; }));
         spooled_before_kill = metric(gateway, "matomo_gateway_spool_records");
         // Sets whose reply the Redis kill cut off were spooled and counted here; read it while it lives.
         first_possible_duplicates = metric(gateway, "matomo_gateway_spool_possible_duplicates_total");

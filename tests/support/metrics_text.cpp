@@ -16,7 +16,8 @@ std::optional<double> metric_sample(std::string_view exposition, std::string_vie
     if (line_start && after < exposition.size() && exposition[after] == ' ') {
       const auto end = exposition.find('\n', after);
       try {
-        return std::stod(std::string(exposition.substr(after + 1, end == std::string_view::npos ? end : end - after - 1)));
+        return std::stod(
+            std::string(exposition.substr(after + 1, end == std::string_view::npos ? end : end - after - 1)));
       } catch (const std::exception&) {
         return std::nullopt;
       }
@@ -28,9 +29,9 @@ std::optional<double> metric_sample(std::string_view exposition, std::string_vie
 
 std::optional<double> scrape_metric(std::uint16_t admin_port, std::string_view series) {
   try {
-    const auto r = send_request(admin_port,
-                                build_request("GET", "/metrics", {{"Host", "127.0.0.1"}, {"Connection", "close"}}),
-                                std::chrono::seconds(10));
+    const auto r =
+        send_request(admin_port, build_request("GET", "/metrics", {{"Host", "127.0.0.1"}, {"Connection", "close"}}),
+                     std::chrono::seconds(10));
     if (r.status != 200) return std::nullopt;
     return metric_sample(r.body, series);
   } catch (const std::exception&) {

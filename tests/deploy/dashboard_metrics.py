@@ -11,7 +11,7 @@ process_. Also checks that the JSON is a dashboard with unique panel ids and a d
 
 The other direction too: every spool family the gateway exports (matomo_gateway_spool_*) is queried by
 some panel, so the dashboard cannot lag behind the spool. And no text in the dashboard (text panels,
-titles, descriptions) announces a feature as missing ("does not exist yet", "not yet", "upcoming",
+titles, descriptions) announces a feature as missing ("does not exist yet", "not yet available", "upcoming",
 "until then", ...): such a sentence goes stale the day the feature lands, as it did once for the spool.
 Prints one line per failure, exits 1 if there is any.
 """
@@ -28,8 +28,9 @@ IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 MUST_BE_SHOWN = ("matomo_gateway_spool_",)
 # Words that announce a missing feature in dashboard text.
 MISSING_FEATURE = re.compile(
-    r"\b(not yet|does ?n[o']t exist|do ?n[o']t exist|not (?:yet )?(?:available|implemented|supported)|upcoming|"
-    r"coming soon|will (?:be added|come|follow)|come with|until then|planned|todo|tbd|placeholder)\b",
+    r"\b((?:does|do|is|are)\s+not\s+(?:yet\s+)?(?:exist|available|implemented|supported)|(?:does|do)n't\s+exist|"
+    r"not\s+yet\s+(?:available|implemented|supported|exist|there|done|built|shipped)|upcoming|coming\s+soon|"
+    r"will\s+(?:be\s+added|come|follow)|until\s+then|planned|todo|tbd|placeholder)\b",
     re.IGNORECASE)
 
 from checklib import fail, failures, ok  # noqa: E402,F401  (tests/deploy/checklib.py)

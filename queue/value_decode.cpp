@@ -91,10 +91,11 @@ bool unquote_line(std::string_view line, std::string& out) {
     return true;
 }
 
-// redis-cli's quoted output starts with `"` (one value) or with `1) "` (a list); its raw output with a
-// zlib header byte or `{`.
+// redis-cli's quoted output starts with `"` (one value) or with `1) "` (a list, the index right-aligned
+// with spaces once there are 10 values or more); its raw output with a zlib header byte or `{`.
 bool quoted_form(std::string_view output) {
     if (output.starts_with("\"")) return true;
+    while (output.starts_with(" ")) output.remove_prefix(1);
     std::size_t i = 0;
     while (i < output.size() && output[i] >= '0' && output[i] <= '9') ++i;
     return i > 0 && output.substr(i).starts_with(") \"");

@@ -19,7 +19,7 @@ std::string decode_value(std::string_view value, std::string& error);
 //    by a newline. zlib streams know their own length, so binary values that contain newline bytes
 //    are still split correctly;
 //  - its quoted output (a terminal, or --no-raw): one "..." string per line with \xHH, \n, \r, \t,
-//    \a, \b, \" and \\ escapes, each optionally preceded by an "N) " list index.
+//    \a, \b, \" and \\ escapes, each optionally preceded by an "N) " list index (right-aligned).
 // Stops at the first value it cannot decode and sets `error` (the values before it are returned).
 std::vector<std::string> decode_redis_cli_output(std::string_view output, std::string& error);
 

@@ -81,7 +81,8 @@ TEST_CASE("decode: redis-cli's raw and quoted output of real queued values decod
     }
     SECTION("quoted output (--no-raw), as a terminal shows it") {
         auto out = redis_cli(env, {"--no-raw", "lrange", "trackingQueueV1", "0", "-1"}).out;
-        REQUIRE(out.rfind("1) \"x", 0) == 0);  // "N) " prefixes, escaped bytes
+        INFO("redis-cli printed: " << out.substr(0, 120));
+        REQUIRE(out.rfind(" 1) \"x", 0) == 0);  // "N) " prefixes right-aligned for 41 values, escaped bytes
         auto r = decode(out);
         INFO(r.err);
         CHECK(r.status == 0);

@@ -47,7 +47,7 @@ TEST_CASE("decode: every compression level round-trips, one value and several in
             CHECK(decode_value(value, error) == sets[i]);
             CHECK(error.empty());
             raw_output += value + "\n";
-            quoted_output += std::to_string(i + 1) + ") " + quoted(value) + "\n";
+            quoted_output += " " + std::to_string(i + 1) + ") " + quoted(value) + "\n";  // as for 10+ values
         }
         std::string error;
         CHECK(decode_redis_cli_output(raw_output, error) == sets);

@@ -229,7 +229,8 @@ TEST_CASE("client ip: proxy header names parse for the config") {
 }
 
 TEST_CASE("item 20: the queue-choice IP is the canonical peer text") {
-    // Spec 3.3 hashes exactly the REMOTE_ADDR string; a dual-stack peer must hash as 203.0.113.5.
+    // The queue choice hashes exactly the REMOTE_ADDR string (docs/wire-format.md); a dual-stack peer
+    // must hash as 203.0.113.5.
     auto r = resolve_client_ip("::ffff:203.0.113.5", lookup({}), trust(""));
     CHECK(r.ip == "203.0.113.5");
     CHECK(resolve_client_ip("2001:DB8::0:5", lookup({}), trust("")).ip == "2001:db8::5");

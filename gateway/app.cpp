@@ -114,7 +114,10 @@ int run(const Options& opts) {
     }
 
     TrackingServer tracking(ioc, shared);
-    tracking.listen(opts.server.listen);
+    // Bind errors (address in use, a privileged port) name the option like configuration errors do.
+    try {
+        tracking.listen(opts.server.listen);
+    } catch (const std::exception& e) { throw std::runtime_error(std::string("listen: ") + e.what()); }
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
         if (!writer.ready())
@@ -122,7 +125,9 @@ int run(const Options& opts) {
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         return {true, {}};
     });
-    admin.listen(opts.server.admin_listen);
+    try {
+        admin.listen(opts.server.admin_listen);
+    } catch (const std::exception& e) { throw std::runtime_error(std::string("admin-listen: ") + e.what()); }
 
     {
         // Queues beyond ours mean the workers' numQueueWorkers differs: their hits and ours for the

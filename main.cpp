@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
             if (i) fields.push_back(',');
             mgw::gateway::append_json_string(fields, cfg.ignored_env[i]);
         }
-        fields += "],\"detail\":\"Kubernetes service-link variables, not options (enableServiceLinks: false drops them)\"";
+        fields +=
+            "],\"detail\":\"Kubernetes service-link variables, not options (enableServiceLinks: false drops them)\"";
         mgw::gateway::set_log_level(cfg.options.log_level);
         mgw::gateway::log_event("info", "environment_ignored", fields);
     }

@@ -71,8 +71,7 @@ bool is_kubernetes_service_variable(std::string_view name, std::string_view valu
     // <SVC>_SERVICE_PORT_<NAME>: a named port of the Service.
     if (const auto at = name.rfind("_SERVICE_PORT_"); at != std::string_view::npos && at > 0)
         return is_name(name.substr(at + 14)) && is_port(value);
-    if (ends_with(name, "_PORT") && value.find("://") != std::string_view::npos)
-        return is_service_url(value, {}, {});
+    if (ends_with(name, "_PORT") && value.find("://") != std::string_view::npos) return is_service_url(value, {}, {});
     // <SVC>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]: find the last "_PORT_<digits>_<PROTO>".
     for (auto at = name.rfind("_PORT_"); at != std::string_view::npos && at > 0;
          at = at == 0 ? std::string_view::npos : name.rfind("_PORT_", at - 1)) {

@@ -25,7 +25,7 @@ std::optional<std::string> check_listen(const char* option, const std::string& v
 
 // The spool creates its directory (not its parents) and writes segment files in it.
 std::optional<std::string> check_spool_dir(const std::string& dir) {
-    struct stat st{};
+    struct stat st {};
     std::string target = dir;
     if (::stat(dir.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode)) return "spool-dir: '" + dir + "' is not a directory";

@@ -49,9 +49,9 @@ void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) 
 std::chrono::milliseconds spool_age(const spool::Spool& store) {
     const auto oldest = store.oldest_spooled_ms();
     if (!oldest) return {};
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     return std::chrono::milliseconds(std::max(0LL, now - static_cast<long long>(oldest)));
 }
 
@@ -136,8 +136,7 @@ int run(const Options& opts) {
     };
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready())
-            return {false, durable.spool_full() ? redis_problem() + "; spool full" : redis_problem()};
+        if (!writer.ready()) return {false, durable.spool_full() ? redis_problem() + "; spool full" : redis_problem()};
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         if (redis->ready()) return {true, {}};
         // The spool takes the hits: ready, but saying why (an operator reading the probe sees it).
@@ -145,8 +144,8 @@ int run(const Options& opts) {
         if (spool_store && max_age.count() > 0) {
             const auto age = spool_age(*spool_store);
             if (age > max_age)
-                return {false, redis_problem() + "; the spool has held hits for " +
-                                   std::to_string(age.count()) + " ms, over --ready-max-spool-age-ms"};
+                return {false, redis_problem() + "; the spool has held hits for " + std::to_string(age.count()) +
+                                   " ms, over --ready-max-spool-age-ms"};
         }
         return {true, "spooling, " + redis_problem()};
     });

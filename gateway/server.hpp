@@ -10,11 +10,11 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
-#include <optional>
-#include <string>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 
 namespace mgw::metrics {

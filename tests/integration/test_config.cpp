@@ -166,14 +166,15 @@ TEST_CASE("config: --check-config and a start give the same verdict, naming the 
         {{"--spool-dir", "/nonexistent/parent/spool"}, "spool-dir"},
     };
     for (const auto& c : cases) {
-        std::vector<std::string> args = {"--redis", "redis://127.0.0.1:1/0", "--listen", "127.0.0.1:0",
-                                          "--admin-listen", "127.0.0.1:0"};
+        std::vector<std::string> args = {"--redis",     "redis://127.0.0.1:1/0", "--listen",
+                                         "127.0.0.1:0", "--admin-listen",        "127.0.0.1:0"};
         args.insert(args.end(), c.args.begin(), c.args.end());  // later flags win
         auto check = args;
         check.emplace_back("--check-config");
         auto checked = gateway(check);
         auto started = gateway(args);
-        INFO("args: " << c.args[0] << " " << c.args[1] << "\ncheck-config: " << checked.err << "start: " << started.err);
+        INFO("args: " << c.args[0] << " " << c.args[1] << "\ncheck-config: " << checked.err
+                      << "start: " << started.err);
         CHECK(checked.status == 2);
         CHECK(started.status == 2);
         CHECK(checked.err.find(c.option + ": ") != std::string::npos);

@@ -52,7 +52,8 @@ TEST_CASE("redis down: nothing listens on Redis's port: error lines, /readyz 200
     CHECK(gw.terminate() == 0);
 }
 
-TEST_CASE("redis down: a refused password is named, --ready-max-spool-age-ms turns /readyz 503 until Redis takes the hits") {
+TEST_CASE(
+    "redis down: a refused password is named, --ready-max-spool-age-ms turns /readyz 503 until Redis takes the hits") {
     RedisServer redis;
     REQUIRE(redis.command({"CONFIG", "SET", "requirepass", "right"}).str == "OK");
     GatewayProcess gw({"--redis", "redis://:wrong@127.0.0.1:" + std::to_string(redis.port()) + "/0",
@@ -63,8 +64,9 @@ TEST_CASE("redis down: a refused password is named, --ready-max-spool-age-ms tur
     CHECK(ready.body.find("ready: spooling, redis unavailable: auth failed: WRONGPASS") == 0);
 
     // One hit, acknowledged from the spool; once it has waited longer than the limit, not ready.
-    auto hit = send_request(gw.tracking_port(), build_request("GET", "/matomo.php?idsite=1&rec=1&url=http%3A%2F%2Fa.test%2F",
-                                                              {{"Host", "127.0.0.1"}, {"Connection", "close"}}));
+    auto hit =
+        send_request(gw.tracking_port(), build_request("GET", "/matomo.php?idsite=1&rec=1&url=http%3A%2F%2Fa.test%2F",
+                                                       {{"Host", "127.0.0.1"}, {"Connection", "close"}}));
     REQUIRE(hit.status / 100 == 2);
     HttpResponse last;
     CHECK(poll_until(Clock::now() + 20s, [&] {

@@ -8,19 +8,25 @@
 # must cover every shared library the Release binary links, the build stage must run
 # scripts/install-deps.sh and the Makefile's `build` cmake commands, and the runtime user must not be root.
 
+# `make image` (scripts/image.sh) builds it with podman on a local debootstrapped Debian 12 base,
+# passed as both BUILD_BASE and RUNTIME_BASE; `make image-test` checks the result.
+ARG BUILD_BASE=debian:bookworm
+ARG RUNTIME_BASE=debian:bookworm-slim
+
 # ---- build: the same steps as `make build` on a Debian 12 machine ----
-FROM debian:bookworm AS build
+FROM ${BUILD_BASE} AS build
 WORKDIR /src
-# Dependencies first, so editing a source file does not reinstall them.
+# Dependencies first, so editing a source file does not reinstall them. Only the build's packages:
+# the test toolchain (Redis, PHP, HAProxy, Go) is not needed to compile.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN bash scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMGW_BUILD_TESTS=OFF \
  && cmake --build build -j "$(nproc)" --target matomo-gateway \
  && strip build/matomo-gateway
 
 # ---- runtime: the shared libraries the binary links and nothing else (no compiler, no curl) ----
-FROM debian:bookworm-slim AS runtime
+FROM ${RUNTIME_BASE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libboost-container1.81.0 \

@@ -3,7 +3,7 @@ BUILD_TYPE_DIR := build
 TEST_DIR       := build-test
 JOBS           ?= $(shell nproc)
 
-.PHONY: deps build build-test run test tsan fuzz lint format bench microbench clean
+.PHONY: deps build build-test run test tsan fuzz lint format bench microbench image image-test clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -65,6 +65,15 @@ microbench: deps
 	cmake -S . -B $(BUILD_TYPE_DIR) -DCMAKE_BUILD_TYPE=Release -DMGW_BUILD_TESTS=OFF >/dev/null
 	cmake --build $(BUILD_TYPE_DIR) -j $(JOBS) --target matomo-microbench
 	$(BUILD_TYPE_DIR)/matomo-microbench --benchmark-samples 20
+
+# The Dockerfile built with Debian's podman on a local debootstrapped Debian 12 base (no Docker engine,
+# no registry), and the check of the built image's file system. Root; minutes, so not part of `make test`.
+image:
+	@bash scripts/install-deps.sh --image
+	bash scripts/image.sh
+
+image-test:
+	bash scripts/image-test.sh
 
 clean:
 	rm -rf $(BUILD_TYPE_DIR) $(TEST_DIR) build-fuzz build-lint

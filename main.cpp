@@ -1,5 +1,6 @@
 // matomo-gateway: load the configuration, then run. Everything else lives in the libraries.
 #include "config/config.hpp"
+#include "gateway/access_log.hpp"
 #include "gateway/app.hpp"
 #include "queue/value_decode.hpp"
 
@@ -39,6 +40,23 @@ int main(int argc, char** argv) {
     if (!cfg.error.empty()) {
         std::cerr << "matomo-gateway: configuration error: " << cfg.error << "\n";
         return 2;
+    }
+    if (!cfg.ignored_env.empty() && cfg.action == mgw::config::Action::run) {
+        // Kubernetes service links (config/service_links.hpp): named once, never fatal.
+        std::string fields = "\"variables\":[";
+        for (std::size_t i = 0; i < cfg.ignored_env.size(); ++i) {
+            if (i) fields.push_back(',');
+            mgw::gateway::append_json_string(fields, cfg.ignored_env[i]);
+        }
+        fields +=
+            "],\"detail\":\"Kubernetes service-link variables, not options (enableServiceLinks: false drops them)\"";
+        mgw::gateway::set_log_level(cfg.options.log_level);
+        mgw::gateway::log_event("info", "environment_ignored", fields);
+    }
+    if (!cfg.ignored_env.empty() && cfg.action == mgw::config::Action::check_config) {
+        std::cerr << "matomo-gateway: ignored Kubernetes service-link variables:";
+        for (const auto& name : cfg.ignored_env) std::cerr << ' ' << name;
+        std::cerr << "\n";
     }
     if (cfg.action != mgw::config::Action::run) {
         std::cout << cfg.output;

@@ -2,12 +2,12 @@
 // flat key = value files like Matomo's own config.ini.php, typed values, and no indentation rules.
 #include "config/config.hpp"
 
+#include "config/service_links.hpp"
+
 #include "gateway/client_ip.hpp"
 #include "gateway/enrich.hpp"
 
 #include <toml++/toml.h>
-
-#include <unistd.h>
 
 #include <charconv>
 #include <functional>
@@ -153,6 +153,10 @@ const std::vector<Option>& table() {
          "one connection is the limit: docs/performance.md)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.connections, 1, 64); },
          [](const Options& o) { return std::to_string(o.redis.connections); }},
+        {"redis-down-log-interval-ms",
+         "while Redis is unavailable (unreachable, password refused), an error log line this often (0: off)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.redis_down_log_interval); },
+         [](const Options& o) { return std::to_string(o.redis_down_log_interval.count()); }},
         {"ack",
          "when a hit is answered 200/204: spool (stored in Redis or fsync'ed in the spool), redis (only once in Redis, "
          "503 otherwise) or memory (at once; a crash loses what is not yet written)",
@@ -197,6 +201,11 @@ const std::vector<Option>& table() {
              return std::optional<std::string>{};
          },
          [](const Options& o) { return std::to_string(static_cast<long long>(o.durability.replay_rate)); }},
+        {"ready-max-spool-age-ms",
+         "/readyz turns 503 while Redis is unavailable and the spool's oldest hit is older than this, so a load "
+         "balancer prefers replicas that reach Redis (0: never)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.durability.ready_max_spool_age); },
+         [](const Options& o) { return std::to_string(o.durability.ready_max_spool_age.count()); }},
         {"userid-overwrites-visitorid", "Matomo [Tracker] enable_userid_overwrites_visitorid",
          [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.userid_overwrites_visitorid); },
          [](const Options& o) { return std::string(o.tracking.queue.userid_overwrites_visitorid ? "true" : "false"); }},
@@ -532,7 +541,9 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
                 known = true;
             }
         }
-        if (!known) {
+        if (!known && is_kubernetes_service_variable(k, v)) {
+            r.ignored_env.push_back(k);
+        } else if (!known) {
             r.error = "environment: unknown variable " + k;
             return r;
         }
@@ -541,25 +552,12 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
     else if (auto e2 = apply(r.options, from_env, "environment")) r.error = *e2;
     else if (auto e3 = apply(r.options, flags, "flag")) r.error = *e3;
     if (!r.error.empty()) return r;
-    if (!r.options.edge.matomo_token_file.empty()) {
-        std::string token;
-        if (auto e = gateway::read_token_file(r.options.edge.matomo_token_file, token)) {
-            r.error = "matomo-token-file: " + *e;
+    if (r.action == Action::run || r.action == Action::check_config) {
+        // The one check both paths run, so --check-config's verdict is the start's.
+        if (auto e = check_startup(r.options)) {
+            r.error = *e;
             return r;
         }
-        if (r.options.edge.geoip_database.empty()) {
-            r.error = "matomo-token-file: only used with geoip-database (the token authorises the location parameters)";
-            return r;
-        }
-    }
-    if (r.options.durability.spool.segment_bytes * 4 > r.options.durability.spool.max_bytes) {
-        r.error = "spool-segment-bytes: at most a quarter of spool-max-bytes (" +
-                  std::to_string(r.options.durability.spool.max_bytes / 4) + "), as disk is freed a segment at a time";
-        return r;
-    }
-    if (!r.options.server.js_tracker_file.empty() && ::access(r.options.server.js_tracker_file.c_str(), R_OK) != 0) {
-        r.error = "js-tracker-file: cannot read '" + r.options.server.js_tracker_file + "'";
-        return r;
     }
     if (r.action == Action::check_config) {
         std::ostringstream out;

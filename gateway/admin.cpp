@@ -56,7 +56,8 @@ private:
             reply(200, "text/plain; charset=utf-8", "ok\n");
         } else if (path == "/readyz") {
             Readiness r = readiness_();
-            if (r.ready) reply(200, "text/plain; charset=utf-8", "ready\n");
+            if (r.ready && r.detail.empty()) reply(200, "text/plain; charset=utf-8", "ready\n");
+            else if (r.ready) reply(200, "text/plain; charset=utf-8", "ready: " + r.detail + "\n");
             else reply(503, "text/plain; charset=utf-8", "not ready: " + r.detail + "\n");
         } else if (path == "/metrics") {
             reply(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize());

@@ -17,7 +17,9 @@ namespace mgw::gateway {
 
 struct Readiness {
     bool ready = false;
-    std::string detail;  // why not, e.g. "redis unavailable" or "draining"
+    // Why not, e.g. "redis unavailable" or "draining"; when ready, what is degraded (e.g. "spooling,
+    // redis unavailable: connect failed: Connection refused"), empty if nothing.
+    std::string detail;
 };
 
 class AdminServer {

@@ -45,6 +45,16 @@ void log_listening(std::string_view listener, const net::ip::tcp::endpoint& ep) 
     log_event("info", "listening", fields);
 }
 
+// How long the oldest record has waited in the spool (0 when it is empty).
+std::chrono::milliseconds spool_age(const spool::Spool& store) {
+    const auto oldest = store.oldest_spooled_ms();
+    if (!oldest) return {};
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    return std::chrono::milliseconds(std::max(0LL, now - static_cast<long long>(oldest)));
+}
+
 }  // namespace
 
 int run(const Options& opts) {
@@ -114,15 +124,34 @@ int run(const Options& opts) {
     }
 
     TrackingServer tracking(ioc, shared);
-    tracking.listen(opts.server.listen);
+    // Bind errors (address in use, a privileged port) name the option like configuration errors do.
+    try {
+        tracking.listen(opts.server.listen);
+    } catch (const std::exception& e) { throw std::runtime_error(std::string("listen: ") + e.what()); }
+    // Redis's state in words: what the last connection attempt met ("connect failed: Connection
+    // refused", "auth failed: WRONGPASS ..."), or "connecting" before the first one ends.
+    auto redis_problem = [&]() -> std::string {
+        auto p = redis->problem();
+        return "redis unavailable: " + (p.empty() ? std::string("connecting") : p);
+    };
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready())
-            return {false, durable.spool_full() ? "redis unavailable and spool full" : "redis unavailable"};
+        if (!writer.ready()) return {false, durable.spool_full() ? redis_problem() + "; spool full" : redis_problem()};
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
-        return {true, {}};
+        if (redis->ready()) return {true, {}};
+        // The spool takes the hits: ready, but saying why (an operator reading the probe sees it).
+        const auto max_age = opts.durability.ready_max_spool_age;
+        if (spool_store && max_age.count() > 0) {
+            const auto age = spool_age(*spool_store);
+            if (age > max_age)
+                return {false, redis_problem() + "; the spool has held hits for " + std::to_string(age.count()) +
+                                   " ms, over --ready-max-spool-age-ms"};
+        }
+        return {true, "spooling, " + redis_problem()};
     });
-    admin.listen(opts.server.admin_listen);
+    try {
+        admin.listen(opts.server.admin_listen);
+    } catch (const std::exception& e) { throw std::runtime_error(std::string("admin-listen: ") + e.what()); }
 
     {
         // Queues beyond ours mean the workers' numQueueWorkers differs: their hits and ours for the
@@ -177,6 +206,31 @@ int run(const Options& opts) {
     wait_hup();
     check_geo();
 
+    // Redis unreachable or refusing the password must not look healthy: an error line at a steady
+    // interval for as long as it lasts, not one warning at the first failure.
+    net::steady_timer redis_alarm(ioc);
+    auto redis_down_since = std::chrono::steady_clock::now();
+    std::function<void()> watch_redis = [&] {
+        if (opts.redis_down_log_interval.count() == 0) return;
+        redis_alarm.expires_after(opts.redis_down_log_interval);
+        redis_alarm.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            if (redis->ready()) {
+                redis_down_since = std::chrono::steady_clock::now();
+            } else {
+                const auto down = std::chrono::steady_clock::now() - redis_down_since;
+                std::string fields = "\"detail\":";
+                append_json_string(fields, redis_problem());
+                fields += ",\"down_seconds\":" +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(down).count());
+                if (spool_store) fields += ",\"spooled_records\":" + std::to_string(spool_store->records());
+                log_event("error", "redis_unavailable", fields);
+            }
+            watch_redis();
+        });
+    };
+    watch_redis();
+
     net::signal_set signals(ioc, SIGINT, SIGTERM);
     net::steady_timer drain_timer(ioc);
     auto drain_started = std::chrono::steady_clock::now();
@@ -195,6 +249,7 @@ int run(const Options& opts) {
                 admin.stop();
                 hup.cancel();
                 geo_timer.cancel();
+                redis_alarm.cancel();
                 log_event("info", "stopped");
                 ioc.stop();
             });

@@ -79,6 +79,8 @@ struct Options {
     spool::DurableOptions durability;  // --ack, the spool and its replay
     std::string redis_url = "redis://127.0.0.1:6379/0";
     std::string log_level = "info";
+    // While Redis is unavailable, an error log line this often (0: only the first warning).
+    std::chrono::milliseconds redis_down_log_interval{30000};
 };
 
 }  // namespace mgw::gateway

@@ -15,31 +15,49 @@ namespace mgw::gateway {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-tcp::endpoint parse_endpoint(const std::string& host_port) {
+std::optional<tcp::endpoint> parse_endpoint(const std::string& host_port, std::string& error) {
     std::string host;
     std::string port;
     if (!host_port.empty() && host_port.front() == '[') {
         auto close = host_port.find(']');
-        if (close == std::string::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':')
-            throw std::invalid_argument("expected [IPv6]:PORT, got '" + host_port + "'");
+        if (close == std::string::npos || close + 1 >= host_port.size() || host_port[close + 1] != ':') {
+            error = "expected [IPv6]:PORT, got '" + host_port + "'";
+            return std::nullopt;
+        }
         host = host_port.substr(1, close - 1);
         port = host_port.substr(close + 2);
     } else {
         auto colon = host_port.rfind(':');
-        if (colon == std::string::npos) throw std::invalid_argument("expected HOST:PORT, got '" + host_port + "'");
+        if (colon == std::string::npos) {
+            error = "expected HOST:PORT, got '" + host_port + "'";
+            return std::nullopt;
+        }
         host = host_port.substr(0, colon);
         port = host_port.substr(colon + 1);
     }
+    // Only IP addresses: a name would need resolving, which may give several addresses or change
+    // between --check-config and the start.
     boost::system::error_code ec;
     auto addr = net::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-    if (ec) throw std::invalid_argument("'" + host + "' is not an IP address");
+    if (ec) {
+        error = "'" + host + "' in '" + host_port + "' is not an IP address (host names are not resolved)";
+        return std::nullopt;
+    }
     unsigned long p = 0;
-    try {
-        std::size_t used = 0;
-        p = std::stoul(port, &used);
-        if (used != port.size() || p > 65535) throw std::invalid_argument("port");
-    } catch (const std::exception&) { throw std::invalid_argument("bad port in '" + host_port + "'"); }
-    return {addr, static_cast<unsigned short>(p)};
+    bool ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) p = std::stoul(port);
+    if (!ok || p > 65535) {
+        error = "bad port '" + port + "' in '" + host_port + "' (0 to 65535; 0 picks a free one)";
+        return std::nullopt;
+    }
+    return tcp::endpoint{addr, static_cast<unsigned short>(p)};
+}
+
+tcp::endpoint parse_endpoint(const std::string& host_port) {
+    std::string error;
+    auto ep = parse_endpoint(host_port, error);
+    if (!ep) throw std::invalid_argument(error);
+    return *ep;
 }
 
 TrackingServer::TrackingServer(net::io_context& ioc, ServerShared& shared)

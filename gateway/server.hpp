@@ -13,6 +13,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 
 namespace mgw::metrics {
@@ -67,7 +69,10 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_;
 };
 
-// "host:port" (IPv6 as [addr]:port) to an endpoint; throws std::invalid_argument.
+// "IP:PORT" (IPv6 as [addr]:port, empty IP: 0.0.0.0) to an endpoint; nullopt and `error` set when
+// it is not one (config::check_startup reports that naming the option).
+std::optional<boost::asio::ip::tcp::endpoint> parse_endpoint(const std::string& host_port, std::string& error);
+// The same; throws std::invalid_argument.
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& host_port);
 
 // Opens, binds and listens; throws std::runtime_error naming the address on failure.

@@ -240,6 +240,13 @@ bool RedisCluster::ready() const {
     return true;
 }
 
+std::string RedisCluster::problem() const {
+    std::lock_guard lock(mu_);
+    for (const auto& [node, w] : writers_)
+        if (auto p = w->problem(); !p.empty()) return node + ": " + p;
+    return map_complete_ ? std::string{} : std::string("no complete slot map yet");
+}
+
 std::size_t RedisCluster::pending_bytes() const {
     std::lock_guard lock(mu_);
     std::size_t total = 0;

@@ -30,6 +30,7 @@ public:
     void stop(std::function<void()> done) override;
     // The slot map is complete and every master's connection is ready.
     bool ready() const override;
+    std::string problem() const override;
     std::size_t pending_bytes() const override;
 
 private:

@@ -42,6 +42,12 @@ bool RedisPool::ready() const {
     return std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->ready(); });
 }
 
+std::string RedisPool::problem() const {
+    for (const auto& w : writers_)
+        if (auto p = w->problem(); !p.empty()) return p;
+    return {};
+}
+
 std::size_t RedisPool::pending_bytes() const {
     std::size_t total = 0;
     for (const auto& w : writers_) total += w->pending_bytes();

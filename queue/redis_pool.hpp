@@ -21,6 +21,7 @@ public:
     void stop(std::function<void()> done) override;
     // Every connection is ready (they all write to the same server).
     bool ready() const override;
+    std::string problem() const override;
     std::size_t pending_bytes() const override;
 
     // The connection a key is written through.

@@ -44,6 +44,20 @@ void append_command(std::string& out, std::initializer_list<std::string_view> ar
     for (auto a : args) append_bulk(out, a);
 }
 
+// "redis_connect_failed", "Connection refused" -> "connect failed: Connection refused"; a refused
+// AUTH (or a server that wants one) -> "auth failed: ...", the case an operator must fix.
+std::string describe_problem(std::string_view event, std::string_view detail) {
+    if (event == "redis_handshake_refused" &&
+        (detail.starts_with("WRONGPASS") || detail.starts_with("NOAUTH") || detail.find("password") != detail.npos))
+        return "auth failed: " + std::string(detail);
+    std::string out(event.starts_with("redis_") ? event.substr(6) : event);
+    for (char& c : out)
+        if (c == '_') c = ' ';
+    out += ": ";
+    out += detail;
+    return out;
+}
+
 }  // namespace
 
 struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
@@ -88,6 +102,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::string master_host;
     std::uint16_t master_port = 0;
     std::shared_ptr<net::ip::tcp::socket> sentinel_socket;
+
+    mutable std::mutex problem_mu;  // guards `last_problem` (read by /readyz and the alarm timer)
+    std::string last_problem;       // why the last connection attempt failed; empty once ready
 
     std::mutex mu;  // guards `pending` and `flush_scheduled`
     std::vector<Item> pending;
@@ -281,7 +298,12 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             append_command(out, {"SELECT", std::to_string(opts.database)});
             steps.push_back(Kind::handshake);
         }
-        if (steps.empty()) return mark_ready();
+        // No AUTH or SELECT: a PING still finds out now whether the server wants a password
+        // (NOAUTH), instead of refusing every set once the gateway calls itself connected.
+        if (steps.empty()) {
+            append_command(out, {"PING"});
+            steps.push_back(Kind::handshake);
+        }
         steps.back() = Kind::last_handshake;
         for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}});
         send(gen);
@@ -290,6 +312,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     void mark_ready() {
         backoff = opts.reconnect_min;
         is_ready = true;
+        {
+            std::lock_guard lock(problem_mu);
+            last_problem.clear();
+        }
         watch_sentinels(generation);
         if (log) {
             std::string where = opts.unix_socket ? opts.path
@@ -488,6 +514,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             metrics->redis_reconnect();
         }
         if (log && (was_ready || backoff == opts.reconnect_min)) log("warn", event, detail);
+        {
+            std::lock_guard lock(problem_mu);
+            last_problem = describe_problem(event, detail);
+        }
         // Sets already sent may have been stored: unconfirmed. Without a spool the client is told
         // 503 and may send them again; with one they are spooled (at least once).
         for (auto& [h, ok] : held) finish_hit(h, WriteStatus::unconfirmed);
@@ -596,6 +626,10 @@ void RedisWriter::stop(std::function<void()> done) {
 }
 
 bool RedisWriter::ready() const { return impl_->is_ready; }
+std::string RedisWriter::problem() const {
+    std::lock_guard lock(impl_->problem_mu);
+    return impl_->last_problem;
+}
 std::size_t RedisWriter::pending_bytes() const { return impl_->pending_bytes; }
 
 }  // namespace mgw::queue

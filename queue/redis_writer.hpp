@@ -39,6 +39,7 @@ public:
     void stop(std::function<void()> done) override;
 
     bool ready() const override;
+    std::string problem() const override;
     std::size_t pending_bytes() const override;
 
 private:

@@ -36,6 +36,9 @@ public:
     virtual void stop(std::function<void()> done) = 0;
     // True when a submitted set would be taken (Redis connected, or room in the spool).
     virtual bool ready() const = 0;
+    // Why the sink is not ready (e.g. "connect failed: Connection refused", "auth failed: WRONGPASS
+    // ..."); empty when it is, or when it can't say. Thread-safe; for /readyz and the error log.
+    virtual std::string problem() const { return {}; }
     virtual std::size_t pending_bytes() const = 0;
 };
 

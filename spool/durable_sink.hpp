@@ -26,6 +26,9 @@ struct DurableOptions {
     double replay_rate = 5000;                    // request sets per second into Redis
     std::size_t replay_window = 256;              // sets sent before waiting for their replies
     std::chrono::milliseconds replay_retry{250};  // pause after Redis refused a replayed set
+    // /readyz turns 503 when Redis is unavailable and the spool's oldest hit is older than this, so
+    // a load balancer prefers replicas that reach Redis (0: never; the spool keeps /readyz 200).
+    std::chrono::milliseconds ready_max_spool_age{0};
 };
 
 class DurableSink final : public queue::QueueSink {

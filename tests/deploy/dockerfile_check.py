@@ -6,7 +6,8 @@
 (a) the runtime stage installs exactly the Debian packages that own the shared libraries the binary
     links (ldd + dpkg -S), apart from those debian:bookworm-slim already has, and each listed package
     exists in Debian;
-(b) the build stage runs scripts/install-deps.sh (the Makefile's `deps`) and then the Makefile's
+(b) the stages start FROM debian:bookworm and debian:bookworm-slim (by default: ARGs before the first
+    FROM let `make image` pass a local base); the build stage runs scripts/install-deps.sh (the Makefile's `deps`) and then the Makefile's
     `build` cmake commands, and copies the binary from that build directory; .dockerignore keeps
     everything the build needs;
 (c) the runtime user is numeric and not root, ENTRYPOINT is exec form and runs the copied binary,
@@ -47,10 +48,15 @@ def dockerfile_instructions(path):
 
 
 def stages(instructions):
-    """[{'from': image, 'name': alias, 'body': [(instr, arg)]}]"""
-    result = []
+    """[{'from': image, 'name': alias, 'body': [(instr, arg)]}]; a FROM's ${ARG} is replaced by the
+    default of the ARG declared before the first FROM (what `docker build` uses without --build-arg)."""
+    result, global_args = [], {}
     for instr, arg in instructions:
+        if instr == "ARG" and not result:
+            name, _, default = arg.partition("=")
+            global_args[name.strip()] = default.strip()
         if instr == "FROM":
+            arg = re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: global_args.get(m.group(1), m.group(0)), arg)
             words = arg.split()
             words = [w for w in words if not w.startswith("--platform")]
             name = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
@@ -289,6 +295,13 @@ def check_build_stage(build, runtime, src):
             fail(f"the build stage does not run `{' '.join(d)}` (the Makefile's build prerequisite)")
         else:
             ok(f"the build stage runs `{' '.join(d)}`")
+    # Only the build's packages: the test toolchain (Redis, PHP, HAProxy, Go) has no place in a build.
+    for c in commands:
+        if any(t.endswith("install-deps.sh") for t in c):
+            if "--build" in c:
+                ok("the build stage installs only the build list (install-deps.sh --build)")
+            else:
+                fail(f"the build stage runs `{' '.join(c)}` without --build: it installs the test toolchain too")
     if deps_ran_at and first_cmake_at and deps_ran_at > first_cmake_at:
         fail("the build stage runs cmake before installing the dependencies")
     docker_cmake = [normalise_cmake(c) for c in commands if c and c[0] == "cmake"]

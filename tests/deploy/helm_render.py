@@ -131,6 +131,8 @@ def check_deployment(scenario, docs, values_drain=(5000, 15000, 5)):
         fail(scenario, "allowPrivilegeEscalation is not false")
     if not c.get("resources"):
         fail(scenario, "no resources")
+    if spec.get("enableServiceLinks") is not False:
+        fail(scenario, "enableServiceLinks is not false: Services named like the release inject MATOMO_GATEWAY_* variables")
     delay, timeout, extra = values_drain
     grace = spec.get("terminationGracePeriodSeconds")
     if not isinstance(grace, int) or grace <= (delay + timeout) / 1000:
@@ -154,7 +156,7 @@ def check_deployment(scenario, docs, values_drain=(5000, 15000, 5)):
         if cfg.get("mountPath") != path:
             fail(scenario, f"--config {path} is not where the ConfigMap is mounted ({cfg.get('mountPath')})")
     if len(failures) == before:
-        ok(scenario, f"Deployment: probes, security context, grace period {grace}s, config mount")
+        ok(scenario, f"Deployment: probes, security context, no service links, grace period {grace}s, config mount")
     return d
 
 

@@ -179,7 +179,8 @@ const std::vector<Option>& table() {
          [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.max_bytes, 65536, 1LL << 50); },
          [](const Options& o) { return std::to_string(o.durability.spool.max_bytes); }},
         {"spool-max-pending-bytes",
-         "memory the spool may hold in sets waiting for the disk (a slow fsync); over it, hits Redis can't take get 503",
+         "memory the spool may hold in sets waiting for the disk (a slow fsync); over it, hits Redis can't take get "
+         "503",
          [](Options& o, const std::string& v) {
              return parse_int(v, o.durability.spool.max_pending_bytes, 65536, 1LL << 40);
          },

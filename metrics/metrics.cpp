@@ -250,14 +250,17 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Add({});
     exceptions_family_ = &BuildCounter()
                               .Name("matomo_gateway_handler_exceptions_total")
-                              .Help("Exceptions that escaped a connection's handler: that connection ended, the "
-                                    "process kept serving; by exception type")
+                              .Help(
+                                  "Exceptions that escaped a connection's handler: that connection ended, the "
+                                  "process kept serving; by exception type")
                               .Register(reg);
-    auto& accept_errors = BuildCounter()
-                              .Name("matomo_gateway_accept_errors_total")
-                              .Help("Accepts that failed or were put off; fd_limit: the open file limit (EMFILE/ENFILE, or "
-                                    "the reserve kept below it), the accept loop backs off until descriptors are free")
-                              .Register(reg);
+    auto& accept_errors =
+        BuildCounter()
+            .Name("matomo_gateway_accept_errors_total")
+            .Help(
+                "Accepts that failed or were put off; fd_limit: the open file limit (EMFILE/ENFILE, or "
+                "the reserve kept below it), the accept loop backs off until descriptors are free")
+            .Register(reg);
     accept_fd_limit_ = &accept_errors.Add({{"reason", "fd_limit"}});
     accept_other_ = &accept_errors.Add({{"reason", "other"}});
     spool_pending_ = &BuildGauge()
@@ -267,8 +270,9 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Add({});
     spool_io_in_progress_ = &BuildGauge()
                                  .Name("matomo_gateway_spool_write_in_progress_seconds")
-                                 .Help("How long the spool's write and fdatasync in progress has been running (0 "
-                                       "when none is): a stalled disk shows here while it stalls")
+                                 .Help(
+                                     "How long the spool's write and fdatasync in progress has been running (0 "
+                                     "when none is): a stalled disk shows here while it stalls")
                                  .Register(reg)
                                  .Add({});
     refresh_process_metrics();

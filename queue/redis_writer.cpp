@@ -410,7 +410,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         auto self = shared_from_this();
         // A WAIT on the wire may legitimately take its own timeout before Redis answers it.
-        const bool waiting = std::any_of(inflight.begin(), inflight.end(), [](const Inflight& f) { return f.kind == Kind::wait; });
+        const bool waiting =
+            std::any_of(inflight.begin(), inflight.end(), [](const Inflight& f) { return f.kind == Kind::wait; });
         reply_timer.expires_after(opts.reply_timeout + (waiting ? opts.wait_timeout : std::chrono::milliseconds(0)));
         reply_timer.async_wait([self, gen](boost::system::error_code ec) {
             if (ec || gen != self->generation || self->inflight.empty()) return;

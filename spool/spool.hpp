@@ -33,7 +33,7 @@ struct SpoolOptions {
     // An absolute, conventional place (the Docker image and the Helm chart use it too): a relative
     // default would put hits into whatever directory the gateway was started from.
     std::string dir = "/var/spool/matomo-gateway";
-    std::uint64_t max_bytes = 1ull << 30;        // disk the spool may use; beyond it appends are refused
+    std::uint64_t max_bytes = 1ull << 30;  // disk the spool may use; beyond it appends are refused
     // Memory the spool may hold in encoded sets waiting for the I/O thread (a slow or stalled
     // fsync); beyond it appends are refused, so a stalled disk cannot grow the process without bound.
     std::uint64_t max_pending_bytes = 32ull << 20;

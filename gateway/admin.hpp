@@ -2,6 +2,8 @@
 // /readyz (Redis writable and not draining), /metrics (Prometheus text format 0.0.4).
 #pragma once
 
+#include "gateway/accept_backoff.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -33,6 +35,7 @@ private:
     metrics::Metrics& metrics_;
     std::function<Readiness()> readiness_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    AcceptBackoff backoff_;  // EMFILE/ENFILE: wait instead of spinning
 };
 
 }  // namespace mgw::gateway

@@ -100,7 +100,7 @@ const std::vector<Option>& table() {
         {"queues", "QueuedTracking numQueueWorkers: number of queues (1..4096)",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.queue.queues, 1, 4096); },
          [](const Options& o) { return std::to_string(o.tracking.queue.queues); }},
-        {"threads", "I/O threads (0: one per core)",
+        {"threads", "I/O threads (0: the container's CPU quota rounded up, else one per core)",
          [](Options& o, const std::string& v) { return parse_int(v, o.server.threads, 0, 256); },
          [](const Options& o) { return std::to_string(o.server.threads); }},
         {"compression-level", "zlib level of queue values, 0 (plain JSON) to 9",
@@ -182,6 +182,13 @@ const std::vector<Option>& table() {
         {"spool-max-bytes", "disk the spool may use; when full, hits Redis can't take get 503 and /readyz turns 503",
          [](Options& o, const std::string& v) { return parse_int(v, o.durability.spool.max_bytes, 65536, 1LL << 50); },
          [](const Options& o) { return std::to_string(o.durability.spool.max_bytes); }},
+        {"spool-max-pending-bytes",
+         "memory the spool may hold in sets waiting for the disk (a slow fsync); over it, hits Redis can't take get "
+         "503",
+         [](Options& o, const std::string& v) {
+             return parse_int(v, o.durability.spool.max_pending_bytes, 65536, 1LL << 40);
+         },
+         [](const Options& o) { return std::to_string(o.durability.spool.max_pending_bytes); }},
         {"spool-segment-bytes",
          "size at which a spool segment file is closed; disk is freed a segment at a time (at most a quarter of "
          "spool-max-bytes)",

@@ -8,8 +8,11 @@
 //   bit 2  strict validation
 //   bit 3-4  bytes per read: everything, 1, 7 or 61 (partial reads reach every parser state)
 //   bit 5  the sink answers "overloaded" instead of "ok"
+//   bit 6  large limits: --max-header-bytes 1 MiB, above what Beast's fields hold per field (a longer
+//          field must be answered 431, never thrown)
 // MGW_FUZZ_VERBOSE=1 in the environment prints what the client received (for triage).
 #include "fuzz/fuzz_check.hpp"
+#include "fuzz/test_stream_ops.hpp"
 #include "gateway/session_impl.hpp"
 #include "queue/sink.hpp"
 
@@ -23,19 +26,6 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
-
-namespace mgw::gateway {
-
-template <>
-struct StreamOps<boost::beast::test::stream> {
-    static std::string peer_ip(boost::beast::test::stream&) { return "127.0.0.1"; }
-    static void write_deadline(boost::beast::test::stream&, std::chrono::milliseconds) {}
-    static void no_deadline(boost::beast::test::stream&) {}
-    static void cancel_reads(boost::beast::test::stream& s) { s.close(); }
-    static void close(boost::beast::test::stream& s) { s.close(); }
-};
-
-}  // namespace mgw::gateway
 
 namespace {
 
@@ -57,10 +47,10 @@ public:
     std::size_t pending_bytes() const override { return 0; }
 };
 
-mgw::gateway::Options make_options(bool proxy_protocol, bool strict) {
+mgw::gateway::Options make_options(bool proxy_protocol, bool strict, bool large) {
     mgw::gateway::Options o;
-    o.server.max_header_bytes = 2048;
-    o.server.max_body_bytes = 8192;
+    o.server.max_header_bytes = large ? 1U << 20 : 2048;
+    o.server.max_body_bytes = large ? 1U << 20 : 8192;
     o.server.read_timeout = std::chrono::seconds(20);
     o.server.idle_timeout = std::chrono::seconds(20);
     o.server.access_log = false;
@@ -83,11 +73,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     static mgw::metrics::Metrics metrics;
     static boost::asio::io_context ioc;
-    static const std::array<mgw::gateway::Options, 4> options = {make_options(false, false), make_options(false, true),
-                                                                 make_options(true, false), make_options(true, true)};
+    static const std::array<mgw::gateway::Options, 8> options = {
+        make_options(false, false, false), make_options(false, true, false), make_options(true, false, false),
+        make_options(true, true, false),   make_options(false, false, true), make_options(false, true, true),
+        make_options(true, false, true),   make_options(true, true, true)};
     const bool proxy_protocol = (mode & 1U) != 0;
     const bool trusted = proxy_protocol || (mode & 2U) != 0;
-    const auto& opts = options[(proxy_protocol ? 2U : 0U) + ((mode & 4U) != 0 ? 1U : 0U)];
+    const auto& opts =
+        options[((mode & 64U) != 0 ? 4U : 0U) + (proxy_protocol ? 2U : 0U) + ((mode & 4U) != 0 ? 1U : 0U)];
 
     AckingSink sink;
     if ((mode & 32U) != 0) sink.status = mgw::queue::WriteStatus::overloaded;

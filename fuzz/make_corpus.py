@@ -110,6 +110,13 @@ def seeds(cases):
     out["session"]["seed-options-preflight"] = (b"\x00OPTIONS /matomo.php HTTP/1.1\r\nHost: a\r\n"
                                                 b"Origin: https://example.test\r\nAccess-Control-Request-Method: POST\r\n\r\n")
     out["session"]["seed-js-and-404"] = b"\x00GET /matomo.js HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+    # Large limits (mode bit 6): a field longer than Beast's fields hold is answered 431; one at the
+    # longest it holds is handled, and the connection goes on.
+    out["session"]["seed-large-limits-long-field"] = (b"\x40GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: a\r\n"
+                                                      b"X-Long: " + b"a" * 70000 + b"\r\n\r\n")
+    out["session"]["seed-large-limits-longest-field"] = (b"\x40GET /matomo.php?idsite=1&rec=1 HTTP/1.1\r\nHost: a\r\n"
+                                                         b"Connection: keep-alive\r\nX-Long: " + b"a" * 65533 +
+                                                         b"\r\n\r\n" + first)
 
     for name, c in by_name.items():
         for i, xff in enumerate(header(c, "X-Forwarded-For")):

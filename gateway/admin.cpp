@@ -2,6 +2,7 @@
 #include "gateway/admin.hpp"
 
 #include "gateway/responses.hpp"
+#include "gateway/run_barrier.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
 
@@ -99,7 +100,8 @@ private:
 }  // namespace
 
 AdminServer::AdminServer(net::io_context& ioc, metrics::Metrics& metrics, std::function<Readiness()> readiness)
-    : ioc_(ioc), metrics_(metrics), readiness_(std::move(readiness)), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc), metrics_(metrics), readiness_(std::move(readiness)), acceptor_(net::make_strand(ioc)),
+      backoff_(acceptor_.get_executor(), metrics, "admin") {}
 
 void AdminServer::listen(const std::string& host_port) { open_acceptor(acceptor_, host_port); }
 
@@ -111,13 +113,18 @@ void AdminServer::stop() {
     net::post(acceptor_.get_executor(), [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        backoff_.cancel();
     });
 }
 
 void AdminServer::do_accept() {
     acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) std::make_shared<AdminSession>(std::move(socket), metrics_, readiness_)->run();
+        if (ec) return backoff_.failed(ec, [this] { do_accept(); });
+        backoff_.succeeded();
+        try {
+            std::make_shared<AdminSession>(std::move(socket), metrics_, readiness_)->run();
+        } catch (...) { report_exception(metrics_, std::current_exception()); }
         do_accept();
     });
 }

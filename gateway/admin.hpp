@@ -3,6 +3,8 @@
 // draining), /metrics (Prometheus text format 0.0.4).
 #pragma once
 
+#include "gateway/accept_backoff.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -36,6 +38,7 @@ private:
     metrics::Metrics& metrics_;
     std::function<Readiness()> readiness_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    AcceptBackoff backoff_;  // EMFILE/ENFILE: wait instead of spinning
 };
 
 }  // namespace mgw::gateway

@@ -7,7 +7,9 @@
 #include "gateway/admin.hpp"
 #include "gateway/enrich.hpp"
 #include "gateway/js_tracker.hpp"
+#include "gateway/run_barrier.hpp"
 #include "gateway/server.hpp"
+#include "gateway/system_limits.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/redis_sink.hpp"
 #include "queue/startup_check.hpp"
@@ -17,6 +19,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -55,12 +59,57 @@ std::chrono::milliseconds spool_age(const spool::Spool& store) {
     return std::chrono::milliseconds(std::max(0LL, now - static_cast<long long>(oldest)));
 }
 
+// --threads 0: the container's CPU quota (cgroup v2 or v1) rounded up, else one thread per core.
+unsigned choose_threads(const Options& opts) {
+    std::optional<double> quota;
+    if (!opts.server.threads) {
+        std::ifstream in("/proc/self/cgroup");
+        std::ostringstream text;
+        text << in.rdbuf();
+        quota = cgroup_cpu_quota(text.str(), "/sys/fs/cgroup");
+    }
+    const unsigned cores = std::thread::hardware_concurrency();
+    const unsigned threads = io_threads(opts.server.threads, quota, cores);
+    std::string fields = "\"threads\":" + std::to_string(threads) + ",\"source\":";
+    append_json_string(fields, opts.server.threads ? "--threads" : quota ? "cgroup CPU quota" : "cores");
+    fields += ",\"cores\":" + std::to_string(cores);
+    if (quota) fields += ",\"cpu_quota\":" + std::to_string(*quota);
+    log_event("info", "io_threads", fields);
+    return threads;
+}
+
+// Every connection is a descriptor: raise the soft limit to the hard one, and say so when even
+// that cannot hold --max-connections (accept then waits for descriptors instead of spinning).
+std::uint64_t check_fd_limit(const Options& opts) {
+    const FdLimit fd = raise_fd_limit();
+    std::string fields = "\"soft_before\":" + std::to_string(fd.soft_before) + ",\"soft\":" + std::to_string(fd.soft) +
+                         ",\"hard\":" + std::to_string(fd.hard);
+    if (!fd.error.empty()) {
+        fields += ",\"error\":";
+        append_json_string(fields, fd.error);
+    }
+    log_event(fd.error.empty() ? "info" : "warn", "fd_limit", fields);
+    // The gateway's own descriptors: listeners, Redis and sentinel sockets, spool files, the
+    // event loop, standard streams, with room to spare.
+    constexpr std::uint64_t own_descriptors = 64;
+    if (opts.server.max_connections + own_descriptors > fd.soft) {
+        std::string warn = "\"max_connections\":" + std::to_string(opts.server.max_connections) +
+                           ",\"own_descriptors\":" + std::to_string(own_descriptors) +
+                           ",\"soft\":" + std::to_string(fd.soft) +
+                           ",\"detail\":\"--max-connections plus the gateway's own descriptors exceed the open "
+                           "file limit: at the limit new connections wait until others close (raise ulimit -n or "
+                           "lower --max-connections)\"";
+        log_event("warn", "fd_limit_low", warn);
+    }
+    return fd.soft;
+}
+
 }  // namespace
 
 int run(const Options& opts) {
     set_log_level(opts.log_level);
-    const unsigned threads =
-        opts.server.threads ? opts.server.threads : std::max(1u, std::thread::hardware_concurrency());
+    const std::uint64_t fd_soft_limit = check_fd_limit(opts);
+    const unsigned threads = choose_threads(opts);
     net::io_context ioc(static_cast<int>(threads));
     metrics::Metrics metrics;
     const queue::WriterLog writer_log = [](std::string_view level, std::string_view event, std::string_view detail) {
@@ -79,7 +128,8 @@ int run(const Options& opts) {
         fields += ",\"records\":" + std::to_string(found.records) + ",\"segments\":" + std::to_string(found.segments) +
                   ",\"corrupt_records\":" + std::to_string(found.corrupt_regions) +
                   ",\"corrupt_bytes\":" + std::to_string(found.corrupt_bytes) +
-                  ",\"possible_duplicates\":" + std::to_string(found.possible_duplicates);
+                  ",\"possible_duplicates\":" + std::to_string(found.possible_duplicates) +
+                  ",\"removed_segments\":" + std::to_string(found.removed_segments);
         log_event(found.corrupt_regions ? "warn" : "info", "spool_opened", fields);
         metrics.on_scrape([&metrics, store = spool_store.get()] {
             const auto oldest = store->oldest_spooled_ms();
@@ -88,11 +138,13 @@ int run(const Options& opts) {
                                  .count();
             metrics.spool_oldest_age(
                 oldest ? std::max(0.0, static_cast<double>(now - static_cast<long long>(oldest)) / 1000) : 0);
+            metrics.spool_io_in_progress(store->io_in_progress().count());
         });
     }
     spool::DurableSink durable(ioc.get_executor(), *redis, spool_store.get(), opts.durability, &metrics, writer_log);
     queue::QueueSink& writer = durable;
     ServerShared shared{opts, writer, metrics};
+    shared.fd_limit = fd_soft_limit;
     {
         std::string error;
         auto trusted = TrustedProxies::parse(opts.edge.trusted_proxies, error);
@@ -158,6 +210,12 @@ int run(const Options& opts) {
         // same visitor would be processed by different workers.
         std::string error;
         auto stray = queue::queues_beyond(opts.redis, opts.tracking.queue.queues, error);
+        if (!error.empty()) {
+            // Not fatal: the writer keeps trying Redis on its own and reports its state.
+            std::string fields = "\"detail\":";
+            append_json_string(fields, error);
+            log_event("warn", "queue_check_failed", fields);
+        }
         if (!stray.empty()) {
             std::string fields = "\"queues\":" + std::to_string(opts.tracking.queue.queues) + ",\"keys\":[";
             for (std::size_t i = 0; i < stray.size() && i < 20; ++i) {
@@ -274,9 +332,11 @@ int run(const Options& opts) {
         });
     });
 
+    // The exception barrier: a handler that throws loses its connection, never the process.
+    auto on_exception = [&metrics](const std::exception_ptr& e) { report_exception(metrics, e); };
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
-    ioc.run();
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { run_with_barrier(ioc, on_exception); });
+    run_with_barrier(ioc, on_exception);
     for (auto& t : pool) t.join();
     return 0;
 }

@@ -3,12 +3,16 @@
 #include "gateway/server.hpp"
 
 #include "gateway/access_log.hpp"
+#include "gateway/run_barrier.hpp"
 #include "gateway/session.hpp"
 #include "metrics/metrics.hpp"
 
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <stdexcept>
 
 namespace mgw::gateway {
@@ -61,7 +65,8 @@ tcp::endpoint parse_endpoint(const std::string& host_port) {
 }
 
 TrackingServer::TrackingServer(net::io_context& ioc, ServerShared& shared)
-    : ioc_(ioc), shared_(shared), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc), shared_(shared), acceptor_(net::make_strand(ioc)),
+      backoff_(acceptor_.get_executor(), shared.metrics, "tracking") {}
 
 void open_acceptor(tcp::acceptor& acceptor, const std::string& host_port) {
     auto ep = parse_endpoint(host_port);
@@ -77,12 +82,38 @@ void TrackingServer::listen(const std::string& host_port) { open_acceptor(accept
 
 tcp::endpoint TrackingServer::local_endpoint() const { return acceptor_.local_endpoint(); }
 
-void TrackingServer::start() { do_accept(); }
+std::size_t open_descriptors() {
+    std::size_t n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.' ? 1 : 0;
+        ::closedir(d);
+        if (n) --n;  // the directory stream itself
+    }
+    return n;
+}
+
+void TrackingServer::start() {
+    // Connections stop being accepted a reserve short of the descriptor limit: what is left keeps
+    // the spool able to open its next segment, Redis able to reconnect, the admin listener able to
+    // answer probes, while clients wait in the kernel's queue.
+    if (shared_.fd_limit) {
+        const std::uint64_t reserve = std::clamp<std::uint64_t>(shared_.fd_limit / 16, 8, 256);
+        const std::uint64_t held = open_descriptors();
+        fd_budget_ =
+            shared_.fd_limit > held + reserve ? static_cast<std::size_t>(shared_.fd_limit - held - reserve) : 1;
+    }
+    do_accept();
+}
 
 void TrackingServer::do_accept() {
+    if (!acceptor_.is_open()) return;  // stopped while a backoff was waiting
+    if (fd_budget_ && shared_.connections.load() >= fd_budget_)
+        return backoff_.failed(make_error_code(net::error::no_descriptors), [this] { do_accept(); });
     acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-        if (!ec) {
+        if (ec) return backoff_.failed(ec, [this] { do_accept(); });
+        backoff_.succeeded();
+        {
             if (shared_.connections.load() >= shared_.opts.server.max_connections) {
                 // Over the cap: a fixed 503 and close, without reading the request.
                 static constexpr std::string_view busy =
@@ -107,7 +138,10 @@ void TrackingServer::do_accept() {
                 shared_.connections++;
                 boost::system::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
-                std::make_shared<Session>(boost::beast::tcp_stream(std::move(socket)), shared_)->run();
+                // The accept loop must go on whatever one connection's start throws.
+                try {
+                    std::make_shared<Session>(boost::beast::tcp_stream(std::move(socket)), shared_)->run();
+                } catch (...) { report_exception(shared_.metrics, std::current_exception()); }
             }
         }
         do_accept();
@@ -118,6 +152,7 @@ void TrackingServer::stop_accepting() {
     net::post(acceptor_.get_executor(), [this] {
         boost::system::error_code ignored;
         acceptor_.close(ignored);
+        backoff_.cancel();
     });
 }
 

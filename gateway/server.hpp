@@ -2,6 +2,7 @@
 // lets shutdown find idle keep-alive connections.
 #pragma once
 
+#include "gateway/accept_backoff.hpp"
 #include "gateway/client_ip.hpp"
 #include "gateway/options.hpp"
 #include "geoip/provider.hpp"
@@ -45,6 +46,7 @@ struct ServerShared {
     // the writer can stop with nothing left that a client still waits for.
     std::atomic<bool> closing{false};
     std::atomic<std::size_t> connections{0};
+    std::uint64_t fd_limit = 0;        // RLIMIT_NOFILE's soft limit (0: unknown, no budget)
     std::atomic<std::size_t> busy{0};  // requests read and not yet answered
     std::mutex mu;                     // guards `sessions`
     std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
@@ -65,8 +67,11 @@ public:
 private:
     void do_accept();
     boost::asio::io_context& ioc_;
+    // Client connections the descriptor limit leaves room for (0: no budget), computed at start().
+    std::size_t fd_budget_ = 0;
     ServerShared& shared_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    AcceptBackoff backoff_;  // EMFILE/ENFILE: wait instead of spinning
 };
 
 // "IP:PORT" (IPv6 as [addr]:port, empty IP: 0.0.0.0) to an endpoint; nullopt and `error` set when

@@ -6,6 +6,7 @@
 // two (peer address, deadlines, cancel, close) is the small StreamOps specialisation.
 #pragma once
 
+#include "gateway/request_parser.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
@@ -79,9 +80,12 @@ private:
     // a request that times out half-received still gets its 408.
     boost::asio::steady_timer read_timer_;
     bool timed_out_ = false;
+    bool reading_ = false;        // a request read (or idle wait) is in progress
+    std::uint64_t read_seq_ = 0;  // bumped for every read; a late timer of an earlier read does nothing
+    bool counted_ = false;        // the current request is in shared_.busy
     boost::beast::flat_buffer buffer_;
     ServerShared& shared_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::optional<RequestParser> parser_;
     Request req_;
     Response res_;
     std::string peer_ip_;           // socket peer, or the PROXY header's source

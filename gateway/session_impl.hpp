@@ -71,6 +71,11 @@ BasicSession<Stream>::BasicSession(Stream&& stream, ServerShared& shared)
 
 template <class Stream>
 BasicSession<Stream>::~BasicSession() {
+    if (counted_) {
+        // Ended without an answer (an exception escaped one of its handlers): keep the drain's count true.
+        shared_.busy--;
+        shared_.metrics.inflight_hits(-1);
+    }
     shared_.metrics.connection_closed();
     shared_.connections--;
     std::lock_guard lock(shared_.mu);
@@ -137,10 +142,15 @@ void BasicSession<Stream>::close_if_idle() {
 template <class Stream>
 void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
     timed_out_ = false;
+    reading_ = true;
+    const std::uint64_t seq = ++read_seq_;
     Ops::no_deadline(stream_);
     read_timer_.expires_after(timeout);
-    read_timer_.async_wait([self = this->shared_from_this()](boost::beast::error_code ec) {
-        if (ec) return;
+    read_timer_.async_wait([self = this->shared_from_this(), seq](boost::beast::error_code ec) {
+        // cancel() cannot recall a handler that is already queued: a timer that fired just as the
+        // read completed runs after it, maybe while the answer is being written. Only the timer of
+        // the read still in progress may cancel anything.
+        if (ec || seq != self->read_seq_ || !self->reading_) return;
         self->timed_out_ = true;
         Ops::cancel_reads(self->stream_);
     });
@@ -158,6 +168,7 @@ void BasicSession<Stream>::do_read() {
     arm_read_timer(shared_.opts.server.idle_timeout);
     stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
+                                self->reading_ = false;
                                 self->read_timer_.cancel();
                                 // Timed out, closed or broken while idle: nothing was started, just close.
                                 if (ec) return self->close();
@@ -179,6 +190,7 @@ void BasicSession<Stream>::read_request() {
 
 template <class Stream>
 void BasicSession<Stream>::on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
     read_timer_.cancel();
     if (timed_out_ && ec == net::error::operation_aborted) ec = beast::error::timeout;
     idle_ = false;
@@ -212,6 +224,7 @@ void BasicSession<Stream>::on_read(beast::error_code ec, std::size_t) {
         return fail_request(400, "malformed_http", "malformed HTTP request\n");
     }
     req_ = parser_->release();
+    counted_ = true;
     shared_.busy++;
     shared_.metrics.inflight_hits(1);
     // busy is raised before closing is read, and the drain sets closing before it reads busy: a
@@ -229,6 +242,7 @@ void BasicSession<Stream>::fail_request(unsigned status, std::string_view reason
     reason_ = reason;
     outcome_ = "rejected";
     if (!counted) {
+        counted_ = true;
         shared_.busy++;
         shared_.metrics.inflight_hits(1);
     }
@@ -398,6 +412,7 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
     const double secs = std::chrono::duration<double>(session_detail::Clock::now() - t0_).count();
     shared_.metrics.inflight_hits(-1);
     shared_.busy--;
+    counted_ = false;
     if (ec == beast::error::timeout) {
         // The client stopped taking answers (a pipelining flood that never reads, a stalled reader).
         reason_ = "write_timeout";

@@ -118,10 +118,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     }
     auto& appends = BuildCounter()
                         .Name("matomo_gateway_spool_appends_total")
-                        .Help("Request sets written to the spool, by outcome (ok, full, error)")
+                        .Help("Request sets written to the spool, by outcome (ok, full, error, memory_full, too_large)")
                         .Register(reg);
     for (std::size_t i = 0; i < spool_appends_.size(); ++i) {
-        static constexpr const char* outcome[] = {"ok", "full", "error"};
+        static constexpr const char* outcome[] = {"ok", "full", "error", "memory_full", "too_large"};
         spool_appends_[i] = &appends.Add({{"outcome", outcome[i]}});
     }
     spool_bytes_ =
@@ -248,7 +248,39 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Help("Start time of the process since unix epoch in seconds")
                        .Register(reg)
                        .Add({});
+    exceptions_family_ = &BuildCounter()
+                              .Name("matomo_gateway_handler_exceptions_total")
+                              .Help(
+                                  "Exceptions that escaped a connection's handler: that connection ended, the "
+                                  "process kept serving; by exception type")
+                              .Register(reg);
+    auto& accept_errors =
+        BuildCounter()
+            .Name("matomo_gateway_accept_errors_total")
+            .Help(
+                "Accepts that failed or were put off; fd_limit: the open file limit (EMFILE/ENFILE, or "
+                "the reserve kept below it), the accept loop backs off until descriptors are free")
+            .Register(reg);
+    accept_fd_limit_ = &accept_errors.Add({{"reason", "fd_limit"}});
+    accept_other_ = &accept_errors.Add({{"reason", "other"}});
+    spool_pending_ = &BuildGauge()
+                          .Name("matomo_gateway_spool_pending_bytes")
+                          .Help("Spooled sets in memory waiting for the disk (at most --spool-max-pending-bytes)")
+                          .Register(reg)
+                          .Add({});
+    spool_io_in_progress_ = &BuildGauge()
+                                 .Name("matomo_gateway_spool_write_in_progress_seconds")
+                                 .Help(
+                                     "How long the spool's write and fdatasync in progress has been running (0 "
+                                     "when none is): a stalled disk shows here while it stalls")
+                                 .Register(reg)
+                                 .Add({});
     refresh_process_metrics();
+}
+
+void Metrics::handler_exception(std::string_view reason) {
+    std::lock_guard lock(dynamic_mu_);
+    exceptions_family_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
 void Metrics::request(Endpoint e, unsigned status, double seconds) {

@@ -28,7 +28,9 @@ std::string_view to_string(WriteOutcome o);
 
 // Where an acknowledged request set was when its client got 200/204.
 enum class AckedVia { redis, spool, memory, count_ };
-enum class SpoolAppend { ok, full, error, count_ };
+// full: --spool-max-bytes; memory_full: --spool-max-pending-bytes (the disk is not keeping up);
+// too_large: a set the spool's record format cannot hold.
+enum class SpoolAppend { ok, full, error, memory_full, too_large, count_ };
 
 class Metrics {
 public:
@@ -99,6 +101,14 @@ public:
     void set_ready(bool r) { ready_->Set(r ? 1 : 0); }
     void set_draining(bool d) { draining_->Set(d ? 1 : 0); }
 
+    // Never down (an exception, the descriptor limit, a stalled disk): what kept the process serving.
+    // reason: the exception's type (length_error, bad_alloc, system_error, runtime_error, other).
+    void handler_exception(std::string_view reason);
+    // An accept that failed; reason fd_limit (EMFILE/ENFILE: the loop backs off) or other.
+    void accept_error(bool fd_limit) { (fd_limit ? accept_fd_limit_ : accept_other_)->Increment(); }
+    void spool_pending(double bytes) { spool_pending_->Set(bytes); }
+    void spool_io_in_progress(double seconds) { spool_io_in_progress_->Set(seconds); }
+
     prometheus::Registry& registry() { return *registry_; }
     // The whole exposition, process_* metrics refreshed first.
     std::string serialize();
@@ -157,6 +167,11 @@ private:
     prometheus::Gauge* open_fds_;
     prometheus::Gauge* max_fds_;
     prometheus::Gauge* start_time_;
+    prometheus::Family<prometheus::Counter>* exceptions_family_;
+    prometheus::Counter* accept_fd_limit_;
+    prometheus::Counter* accept_other_;
+    prometheus::Gauge* spool_pending_;
+    prometheus::Gauge* spool_io_in_progress_;
 };
 
 }  // namespace mgw::metrics

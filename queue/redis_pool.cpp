@@ -39,7 +39,7 @@ void RedisPool::stop(std::function<void()> done) {
 }
 
 bool RedisPool::ready() const {
-    return std::all_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->ready(); });
+    return std::any_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->ready(); });
 }
 
 std::string RedisPool::problem() const {

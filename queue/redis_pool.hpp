@@ -19,7 +19,8 @@ public:
     void start() override;
     void submit(std::string key, std::string value, WriteAck ack) override;
     void stop(std::function<void()> done) override;
-    // Every connection is ready (they all write to the same server).
+    // Any connection is ready: the pool takes sets while one is up. A set whose queue belongs to a
+    // connection that is down is refused at once (unavailable), so only those queues go to the spool.
     bool ready() const override;
     std::string problem() const override;
     std::size_t pending_bytes() const override;

@@ -15,6 +15,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -306,6 +307,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         steps.back() = Kind::last_handshake;
         for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}});
+        // The handshake has the reply deadline too: a server that accepted the connection and then
+        // stalls (stopped, overloaded, not Redis at all) must not hold the writer forever.
+        arm_reply_timer(gen);
         send(gen);
     }
 
@@ -431,9 +435,15 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             return;
         }
         auto self = shared_from_this();
-        reply_timer.expires_after(opts.reply_timeout);
+        // A WAIT on the wire may legitimately take its own timeout before Redis answers it.
+        const bool waiting =
+            std::any_of(inflight.begin(), inflight.end(), [](const Inflight& f) { return f.kind == Kind::wait; });
+        reply_timer.expires_after(opts.reply_timeout + (waiting ? opts.wait_timeout : std::chrono::milliseconds(0)));
         reply_timer.async_wait([self, gen](boost::system::error_code ec) {
-            if (!ec && gen == self->generation && !self->inflight.empty()) self->fail("redis_reply_timeout", "");
+            if (ec || gen != self->generation || self->inflight.empty()) return;
+            const Kind k = self->inflight.front().kind;
+            const bool handshake = k == Kind::handshake || k == Kind::last_handshake;
+            self->fail(handshake ? "redis_handshake_timeout" : "redis_reply_timeout", "");
         });
     }
 

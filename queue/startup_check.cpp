@@ -1,5 +1,5 @@
-// One synchronous hiredis connection at start-up, before any hit is served; Sentinel setups are
-// skipped (the master is only known once the writer asked the sentinels).
+// One synchronous hiredis connection at start-up, before any hit is served, every call bounded by
+// the connect timeout; Sentinel and Cluster setups are skipped.
 #include "queue/startup_check.hpp"
 
 #include <hiredis/hiredis.h>
@@ -11,7 +11,8 @@ namespace mgw::queue {
 
 std::vector<std::string> queues_beyond(const RedisOptions& opts, unsigned queues, std::string& error) {
     std::vector<std::string> out;
-    if (opts.sentinel) return out;
+    // Sentinel: the master is only known once the writer asked; Cluster: keys live on many nodes.
+    if (opts.sentinel || opts.cluster) return out;
     timeval tv{};
     tv.tv_sec = static_cast<long>(opts.connect_timeout.count() / 1000);
     tv.tv_usec = static_cast<long>((opts.connect_timeout.count() % 1000) * 1000);
@@ -50,19 +51,39 @@ std::vector<std::string> queues_beyond(const RedisOptions& opts, unsigned queues
             return out;
         }
     }
-    auto r = command({"KEYS", "trackingQueueV1_*"});
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        error = r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : "KEYS failed";
-        return out;
-    }
+    // SCAN, not KEYS: KEYS walks the whole keyspace in one command and blocks every other client
+    // of a large production Redis for as long as that takes. SCAN walks it in small steps; the
+    // number of steps is bounded so a huge keyspace delays the start by a bounded time only.
     constexpr std::string_view prefix = "trackingQueueV1_";
-    for (std::size_t i = 0; i < r->elements; ++i) {
-        std::string_view key(r->element[i]->str, r->element[i]->len);
-        unsigned n = 0;
-        auto suffix = key.substr(prefix.size());
-        auto [p, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), n);
-        if (ec == std::errc() && p == suffix.data() + suffix.size() && n >= queues) out.emplace_back(key);
-    }
+    constexpr int max_steps = 10000;
+    std::string cursor = "0";
+    int steps = 0;
+    do {
+        if (++steps > max_steps) {
+            error = "SCAN did not finish within " + std::to_string(max_steps) + " steps";
+            return out;
+        }
+        auto r = command({"SCAN", cursor, "MATCH", "trackingQueueV1_*", "COUNT", "1000"});
+        // The reply is [next cursor, [keys...]]; anything else is an error to report, not to read.
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            error = r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len)
+                    : r                               ? std::string("SCAN answered an unexpected reply")
+                                                      : std::string(c->errstr[0] ? c->errstr : "SCAN failed");
+            return out;
+        }
+        cursor.assign(r->element[0]->str, r->element[0]->len);
+        const redisReply* keys = r->element[1];
+        for (std::size_t i = 0; i < keys->elements; ++i) {
+            if (keys->element[i]->type != REDIS_REPLY_STRING) continue;
+            std::string_view key(keys->element[i]->str, keys->element[i]->len);
+            if (!key.starts_with(prefix)) continue;
+            unsigned n = 0;
+            auto suffix = key.substr(prefix.size());
+            auto [p, ec] = std::from_chars(suffix.data(), suffix.data() + suffix.size(), n);
+            if (ec == std::errc() && p == suffix.data() + suffix.size() && n >= queues) out.emplace_back(key);
+        }
+    } while (cursor != "0");
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "spool/durable_sink.hpp"
 
 #include "metrics/metrics.hpp"
+#include "spool/record.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -83,6 +84,9 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
             }
             case AckMode::memory: {
                 if (!redis.ready() && spool->full()) return ack(WriteStatus::overloaded);
+                // A set the spool could not hold is acknowledged only once Redis has it: acknowledged
+                // first, it would be lost if Redis then failed.
+                if (!record_fits(key, value)) return redis.submit(std::move(key), std::move(value), std::move(ack));
                 acknowledged(metrics::AckedVia::memory);
                 ack(WriteStatus::ok);
                 auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);

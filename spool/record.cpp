@@ -63,6 +63,11 @@ std::size_t encoded_size(std::string_view key, std::string_view value) {
     return record_header_bytes + payload_fixed + key.size() + value.size();
 }
 
+bool record_fits(std::string_view key, std::string_view value) {
+    return key.size() <= 0xFFFF && value.size() <= max_record_payload &&
+           payload_fixed + key.size() + value.size() <= max_record_payload;
+}
+
 void encode_record(std::string& out, std::uint64_t spooled_at_ms, std::string_view key, std::string_view value) {
     const std::size_t start = out.size();
     const auto length = static_cast<std::uint32_t>(payload_fixed + key.size() + value.size());

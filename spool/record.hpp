@@ -34,6 +34,10 @@ struct Record {
 // Appends the encoded record to `out`.
 void encode_record(std::string& out, std::uint64_t spooled_at_ms, std::string_view key, std::string_view value);
 std::size_t encoded_size(std::string_view key, std::string_view value);
+// Whether decode_record would accept the record encode_record writes for this set (the key's length
+// fits its 16-bit field and the payload is within max_record_payload). The spool refuses any other
+// set before acknowledging it: a set it took must be one its replay can read back.
+bool record_fits(std::string_view key, std::string_view value);
 
 enum class DecodeStatus {
     ok,         // `record` holds the record, `consumed` bytes were used

@@ -126,15 +126,23 @@ std::optional<std::string> Spool::open(Recovery* recovery) {
                                     : errno_text("cannot lock", opts_.dir);
 
     std::vector<std::uint64_t> found;
+    std::string source_file;
     if (DIR* d = ::opendir(opts_.dir.c_str())) {
         while (dirent* e = ::readdir(d)) {
             std::uint64_t seq = 0;
             if (parse_segment_name(e->d_name, seq)) found.push_back(seq);
+            const std::string_view name(e->d_name);
+            if (name == "CMakeLists.txt" || name.ends_with(".cpp") || name.ends_with(".hpp")) source_file = name;
         }
         ::closedir(d);
     } else {
         return errno_text("cannot list", opts_.dir);
     }
+    // Spooled sets hold client IPs and URLs: never write them among source files, where a commit or
+    // a container build would pick them up (a relative --spool-dir started from a source tree).
+    if (!source_file.empty())
+        return "spool directory " + opts_.dir + " holds source files (" + source_file +
+               "); refusing to write hits there, pass a --spool-dir of its own";
     std::sort(found.begin(), found.end());
 
     // The cursor: where replay had got to, and the end of the window it was sending.
@@ -164,10 +172,19 @@ std::optional<std::string> Spool::open(Recovery* recovery) {
         if (seq < cursor.segment) {
             // Replayed before the last stop but not yet deleted.
             ::unlink(segment_path(seq).c_str());
+            ++rec.removed_segments;
             continue;
         }
         struct stat st {};
         if (::stat(segment_path(seq).c_str(), &st) != 0) continue;
+        // Nothing after the cursor: an empty segment (every start opens a new one, and a quiet run
+        // writes nothing into it) or one replay has passed entirely. Kept, they would pile up.
+        const std::uint64_t from = seq == cursor.segment ? std::max(cursor.offset, header_bytes) : header_bytes;
+        if (static_cast<std::uint64_t>(st.st_size) <= from) {
+            ::unlink(segment_path(seq).c_str());
+            ++rec.removed_segments;
+            continue;
+        }
         Segment s;
         s.size = s.durable = static_cast<std::uint64_t>(st.st_size);
         s.closed = true;
@@ -182,6 +199,7 @@ std::optional<std::string> Spool::open(Recovery* recovery) {
     records_ = rec.records;
     rec.segments = segments_.size();
 
+    if (rec.removed_segments) ::fsync(dir_fd_);
     std::string error;
     if (!open_segment(next, error)) return error;
     if (segments_.size() == 1) cursor_ = inflight_ = read_ = {active_, header_bytes};
@@ -276,22 +294,55 @@ bool Spool::open_segment(std::uint64_t seq, std::string& error) {
 }
 
 void Spool::append(std::string_view key, std::string_view value, AppendDone done) {
+    if (!record_fits(key, value)) {
+        // Refused before it is acknowledged: replay could not read it back.
+        if (metrics_) metrics_->spool_append(metrics::SpoolAppend::too_large);
+        if (log_) log_("warn", "spool_set_too_large", std::to_string(key.size() + value.size()) + " bytes");
+        done(false);
+        return;
+    }
     Pending p;
     p.spooled_ms = now_ms();
     encode_record(p.bytes, p.spooled_ms, key, value);
+    bool log_memory = false;
+    bool over_memory = false;
+    std::uint64_t refusals = 0;
     {
         std::lock_guard lock(mu_);
-        if (!stopping_ && disk_bytes_ + pending_bytes_ + p.bytes.size() <= opts_.max_bytes) {
+        const bool disk_room = disk_bytes_ + pending_bytes_ + p.bytes.size() <= opts_.max_bytes;
+        // One set is always taken when none waits, so a set larger than the budget (up to the
+        // record limit) is never refused for memory alone.
+        const bool memory_room = pending_bytes_ == 0 || pending_bytes_ + p.bytes.size() <= opts_.max_pending_bytes;
+        if (!stopping_ && disk_room && memory_room) {
             pending_bytes_ += p.bytes.size();
             p.done = std::move(done);
             pending_.push_back(std::move(p));
             full_ = false;
             cv_.notify_one();
+            if (metrics_) metrics_->spool_pending(static_cast<double>(pending_bytes_));
             return;
         }
-        full_ = true;
+        if (!stopping_ && disk_room) {
+            // The disk is not keeping up (a slow or stalled fdatasync): say so at most every 10 s.
+            over_memory = true;
+            ++memory_refusals_;
+            const auto now = std::chrono::steady_clock::now();
+            if (last_stall_log_ == std::chrono::steady_clock::time_point{} ||
+                now - last_stall_log_ >= std::chrono::seconds(10)) {
+                last_stall_log_ = now;
+                log_memory = true;
+                refusals = std::exchange(memory_refusals_, 0);
+            }
+        } else {
+            full_ = true;
+        }
     }
-    if (metrics_) metrics_->spool_append(metrics::SpoolAppend::full);
+    if (log_memory && log_)
+        log_("warn", "spool_write_stalled",
+             std::to_string(refusals) + " sets refused: " + std::to_string(opts_.max_pending_bytes) +
+                 " bytes wait for the disk (--spool-max-pending-bytes); the write in progress has taken " +
+                 std::to_string(io_in_progress().count()) + " s");
+    if (metrics_) metrics_->spool_append(over_memory ? metrics::SpoolAppend::memory_full : metrics::SpoolAppend::full);
     done(false);
 }
 
@@ -323,6 +374,7 @@ void Spool::io_loop() {
         }
         bool ok = true;
         const auto t0 = std::chrono::steady_clock::now();
+        io_started_ns_ = t0.time_since_epoch().count() | 1;  // never 0 while a write runs
         for (std::size_t i = 0; i < iov.size() && ok;) {
             const int n = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
             ssize_t w = ::writev(fd, iov.data() + i, n);
@@ -346,11 +398,17 @@ void Spool::io_loop() {
         }
         if (ok) ok = ::fdatasync(fd) == 0;
         const std::string error = ok ? std::string() : errno_text("cannot write", segment_path(seq));
-        if (metrics_)
-            metrics_->spool_fsync(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        io_started_ns_ = 0;
+        const double io_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (metrics_) metrics_->spool_fsync(io_seconds);
+        // Clients wait for this: a slow disk is worth a line (the histogram has the distribution).
+        if (io_seconds >= 1.0 && log_)
+            log_("warn", "spool_fsync_slow",
+                 std::to_string(io_seconds) + " s for " + std::to_string(batch.size()) + " sets");
 
         lock.lock();
         pending_bytes_ -= total;
+        if (metrics_) metrics_->spool_pending(static_cast<double>(pending_bytes_));
         if (ok) {
             auto& s = segments_[seq];
             size = s.size + total;
@@ -454,6 +512,16 @@ std::uint64_t Spool::records() const {
 std::uint64_t Spool::segments() const {
     std::lock_guard lock(mu_);
     return segments_.size();
+}
+std::uint64_t Spool::pending_bytes() const {
+    std::lock_guard lock(mu_);
+    return pending_bytes_;
+}
+std::chrono::duration<double> Spool::io_in_progress() const {
+    const std::int64_t started = io_started_ns_;
+    if (started == 0) return std::chrono::duration<double>(0);
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::duration(std::max<std::int64_t>(0, now - started)));
 }
 std::uint64_t Spool::oldest_spooled_ms() const {
     std::lock_guard lock(mu_);

@@ -11,6 +11,7 @@
 #include "queue/sink.hpp"
 #include "spool/record.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -29,8 +30,13 @@ class Metrics;
 namespace mgw::spool {
 
 struct SpoolOptions {
-    std::string dir = "spool";
-    std::uint64_t max_bytes = 1ull << 30;        // disk the spool may use; beyond it appends are refused
+    // An absolute, conventional place (the Docker image and the Helm chart use it too): a relative
+    // default would put hits into whatever directory the gateway was started from.
+    std::string dir = "/var/spool/matomo-gateway";
+    std::uint64_t max_bytes = 1ull << 30;  // disk the spool may use; beyond it appends are refused
+    // Memory the spool may hold in encoded sets waiting for the I/O thread (a slow or stalled
+    // fsync); beyond it appends are refused, so a stalled disk cannot grow the process without bound.
+    std::uint64_t max_pending_bytes = 32ull << 20;
     std::uint64_t segment_bytes = 64ull << 20;   // a segment is closed once it reaches this size
     std::chrono::milliseconds sync_interval{2};  // group-commit window before each fdatasync
 };
@@ -56,6 +62,7 @@ struct Recovery {
     std::uint64_t corrupt_regions = 0;  // damaged or torn stretches skipped
     std::uint64_t corrupt_bytes = 0;
     std::uint64_t possible_duplicates = 0;  // records that were being replayed when the last process stopped
+    std::uint64_t removed_segments = 0;     // empty or fully replayed segments deleted at start
 };
 
 class Spool {
@@ -84,6 +91,11 @@ public:
     std::uint64_t segments() const;
     // Unix ms at which the oldest record still waiting was spooled; 0 when none waits.
     std::uint64_t oldest_spooled_ms() const;
+    // Encoded sets in memory waiting for the I/O thread.
+    std::uint64_t pending_bytes() const;
+    // How long the write + fdatasync in progress has been running (zero when none is): a stalled
+    // disk shows here while it stalls, not only once the call returns.
+    std::chrono::duration<double> io_in_progress() const;
 
     // Replay side, one caller at a time. Returns up to `max` durable records after the read
     // position and moves the read position past them.
@@ -144,6 +156,9 @@ private:
     int cursor_fd_ = -1;
     int dir_fd_ = -1;
     std::thread io_;
+    std::atomic<std::int64_t> io_started_ns_{0};  // steady_clock of the write in progress, 0 when idle
+    std::chrono::steady_clock::time_point last_stall_log_{};
+    std::uint64_t memory_refusals_ = 0;  // appends refused over max_pending_bytes since the last log line
 };
 
 }  // namespace mgw::spool

@@ -56,8 +56,13 @@ std::string GatewayProcess::binary() {
   return MGW_GATEWAY_BINARY;
 }
 
-GatewayProcess::GatewayProcess(std::vector<std::string> extra_args, std::chrono::milliseconds startup_timeout) {
-  std::vector<std::string> argv = {binary(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"};
+GatewayProcess::GatewayProcess(std::vector<std::string> extra_args, std::chrono::milliseconds startup_timeout)
+    : GatewayProcess(std::move(extra_args), {}, startup_timeout) {}
+
+GatewayProcess::GatewayProcess(std::vector<std::string> extra_args, std::vector<std::string> launcher,
+                               std::chrono::milliseconds startup_timeout) {
+  std::vector<std::string> argv = std::move(launcher);
+  argv.insert(argv.end(), {binary(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
   // Every gateway gets a spool of its own: a shared default directory would let one test's spooled
   // hits replay into the next test's Redis (and the directory lock would refuse the second one).
   if (std::find(extra_args.begin(), extra_args.end(), "--spool-dir") == extra_args.end()) {

@@ -24,6 +24,10 @@ class GatewayProcess {
  public:
   explicit GatewayProcess(std::vector<std::string> extra_args,
                           std::chrono::milliseconds startup_timeout = std::chrono::seconds(20));
+  // The gateway started through a launcher that execs it in place (same pid), e.g.
+  // {"prlimit", "--nofile=64:64", "--"} to run it under a resource limit.
+  GatewayProcess(std::vector<std::string> extra_args, std::vector<std::string> launcher,
+                 std::chrono::milliseconds startup_timeout = std::chrono::seconds(20));
   ~GatewayProcess();
 
   GatewayProcess(const GatewayProcess&) = delete;

@@ -9,6 +9,8 @@
 #include "gateway/js_tracker.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
+#include "queue/memory_guard.hpp"
+#include "queue/queue_monitor.hpp"
 #include "queue/redis_sink.hpp"
 #include "queue/startup_check.hpp"
 #include "spool/durable_sink.hpp"
@@ -58,7 +60,15 @@ int run(const Options& opts) {
         append_json_string(fields, detail);
         log_event(level, event, fields);
     };
-    auto redis = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    auto redis_backend = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    // The memory guard sits between the spool and Redis; without sampling it has nothing to go by.
+    queue::MemoryGuardOptions guard_opts = opts.monitor.guard;
+    if (opts.monitor.interval.count() == 0) guard_opts.high_water = 0;
+    queue::MemoryGuard memory_guard(guard_opts, &metrics, writer_log);
+    queue::GuardedSink guarded(*redis_backend, memory_guard, &metrics);
+    queue::QueueMonitor monitor(opts.redis, opts.tracking.queue.queues, opts.monitor, &memory_guard, &metrics,
+                                writer_log);
+    queue::QueueSink* redis = &guarded;
     std::unique_ptr<spool::Spool> spool_store;
     if (opts.durability.ack != spool::AckMode::redis) {
         spool_store = std::make_unique<spool::Spool>(opts.durability.spool, &metrics, writer_log);
@@ -117,8 +127,12 @@ int run(const Options& opts) {
     tracking.listen(opts.server.listen);
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready())
+        if (!writer.ready()) {
+            if (memory_guard.paused())
+                return {false, durable.spool_full() ? "redis memory above high-water mark and spool full"
+                                                    : "redis memory above high-water mark"};
             return {false, durable.spool_full() ? "redis unavailable and spool full" : "redis unavailable"};
+        }
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         return {true, {}};
     });
@@ -140,6 +154,7 @@ int run(const Options& opts) {
         }
     }
     writer.start();
+    monitor.start();
     tracking.start();
     admin.start();
     log_listening("tracking", tracking.local_endpoint());
@@ -191,6 +206,7 @@ int run(const Options& opts) {
         }
         if (shared.busy.load() == 0 || timed_out) {
             if (timed_out) log_event("warn", "drain_timeout");
+            monitor.stop();
             writer.stop([&] {
                 admin.stop();
                 hup.cancel();

@@ -93,6 +93,7 @@ int run(const Options& opts) {
     spool::DurableSink durable(ioc.get_executor(), *redis, spool_store.get(), opts.durability, &metrics, writer_log);
     queue::QueueSink& writer = durable;
     ServerShared shared{opts, writer, metrics};
+    shared.memory_guard = &memory_guard;
     {
         std::string error;
         auto trusted = TrustedProxies::parse(opts.edge.trusted_proxies, error);

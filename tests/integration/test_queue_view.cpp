@@ -208,14 +208,18 @@ TEST_CASE("queue view 4: with --ack=redis the guard answers 503 above the high-w
     // maxmemory just above what is used: already over the high-water mark (0.9), not yet full.
     REQUIRE(redis.command({"CONFIG", "SET", "maxmemory", std::to_string(used * 105 / 100)}).type ==
             RedisReply::Type::status);
-    GatewayProcess gateway({"--redis", redis.url(), "--access-log", "false", "--ack", "redis",
-                            "--queue-sample-interval-ms", std::to_string(kIntervalMs)});
+    GatewayProcess gateway(
+        {"--redis", redis.url(), "--ack", "redis", "--queue-sample-interval-ms", std::to_string(kIntervalMs)});
     REQUIRE(wait_metric(gateway, "matomo_gateway_redis_memory_guard_paused", 1));
     const auto readyz = send_request(gateway.admin_port(),
                                      build_request("GET", "/readyz", {{"Host", "127.0.0.1"}, {"Connection", "close"}}));
     CHECK(readyz.status == 503);
     CHECK(readyz.body.find("redis memory above high-water mark") != std::string::npos);
     CHECK(get_hit(gateway, 1) == 503);
+    CHECK(gateway.wait_for_line([](std::string_view l) {
+        return l.find("\"event\":\"access\"") != std::string_view::npos &&
+               l.find("\"reason\":\"redis_memory_high_water\"") != std::string_view::npos;
+    }));
     CHECK(total_sets(redis) == 0);
     REQUIRE(redis.command({"CONFIG", "SET", "maxmemory", "0"}).type == RedisReply::Type::status);
     CHECK(wait_metric(gateway, "matomo_gateway_redis_memory_guard_paused", 0));

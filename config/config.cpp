@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include <charconv>
+#include <cstdio>
 #include <functional>
 #include <initializer_list>
 #include <sstream>
@@ -51,6 +52,21 @@ std::optional<std::string> parse_ms(const std::string& v, std::chrono::milliseco
     if (auto e = parse_int(v, x, 0, 86'400'000)) return e;
     out = std::chrono::milliseconds(x);
     return std::nullopt;
+}
+
+// A number from 0 to 1 (the memory guard's levels).
+std::optional<std::string> parse_fraction(const std::string& v, double& out) {
+    double d = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+    if (ec != std::errc() || p != v.data() + v.size() || !(d >= 0 && d <= 1)) return "must be a number from 0 to 1";
+    out = d;
+    return std::nullopt;
+}
+
+std::string format_fraction(double d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", d);
+    return buf;
 }
 
 std::vector<std::string> split_list(const std::string& v) {
@@ -213,6 +229,26 @@ const std::vector<Option>& table() {
          "balancer prefers replicas that reach Redis (0: never)",
          [](Options& o, const std::string& v) { return parse_ms(v, o.durability.ready_max_spool_age); },
          [](const Options& o) { return std::to_string(o.durability.ready_max_spool_age.count()); }},
+        {"queue-sample-interval-ms",
+         "how often queue lengths, oldest-set ages and Redis memory are sampled (0: never, and no memory guard)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.monitor.interval); },
+         [](const Options& o) { return std::to_string(o.monitor.interval.count()); }},
+        {"queue-stale-after-s",
+         "at start-up, warn about queues whose oldest set is older than this and no worker holds (0: no warning)",
+         [](Options& o, const std::string& v) {
+             long long s = 0;
+             if (auto e = parse_int(v, s, 0, 365LL * 86400)) return e;
+             o.monitor.stale_after = std::chrono::seconds(s);
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return std::to_string(o.monitor.stale_after.count()); }},
+        {"redis-memory-high-water",
+         "fraction of Redis maxmemory above which sets go to the spool instead of Redis (--ack=redis: 503); 0: off",
+         [](Options& o, const std::string& v) { return parse_fraction(v, o.monitor.guard.high_water); },
+         [](const Options& o) { return format_fraction(o.monitor.guard.high_water); }},
+        {"redis-memory-low-water", "fraction of Redis maxmemory below which writes to Redis resume",
+         [](Options& o, const std::string& v) { return parse_fraction(v, o.monitor.guard.low_water); },
+         [](const Options& o) { return format_fraction(o.monitor.guard.low_water); }},
         {"userid-overwrites-visitorid", "Matomo [Tracker] enable_userid_overwrites_visitorid",
          [](Options& o, const std::string& v) { return parse_bool(v, o.tracking.queue.userid_overwrites_visitorid); },
          [](const Options& o) { return std::string(o.tracking.queue.userid_overwrites_visitorid ? "true" : "false"); }},
@@ -565,6 +601,11 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
             r.error = *e;
             return r;
         }
+    }
+    if (const auto& g = r.options.monitor.guard; g.high_water > 0 && g.low_water >= g.high_water) {
+        r.error = "redis-memory-low-water: must be below redis-memory-high-water (" + format_fraction(g.high_water) +
+                  "), or the guard would switch on every sample";
+        return r;
     }
     if (r.action == Action::check_config) {
         std::ostringstream out;

@@ -11,6 +11,8 @@
 #include "gateway/server.hpp"
 #include "gateway/system_limits.hpp"
 #include "metrics/metrics.hpp"
+#include "queue/memory_guard.hpp"
+#include "queue/queue_monitor.hpp"
 #include "queue/redis_sink.hpp"
 #include "queue/startup_check.hpp"
 #include "spool/durable_sink.hpp"
@@ -117,7 +119,15 @@ int run(const Options& opts) {
         append_json_string(fields, detail);
         log_event(level, event, fields);
     };
-    auto redis = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    auto redis_backend = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    // The memory guard sits between the spool and Redis; without sampling it has nothing to go by.
+    queue::MemoryGuardOptions guard_opts = opts.monitor.guard;
+    if (opts.monitor.interval.count() == 0) guard_opts.high_water = 0;
+    queue::MemoryGuard memory_guard(guard_opts, &metrics, writer_log);
+    queue::GuardedSink guarded(*redis_backend, memory_guard, &metrics);
+    queue::QueueMonitor monitor(opts.redis, opts.tracking.queue.queues, opts.monitor, &memory_guard, &metrics,
+                                writer_log);
+    queue::QueueSink* redis = &guarded;
     std::unique_ptr<spool::Spool> spool_store;
     if (opts.durability.ack != spool::AckMode::redis) {
         spool_store = std::make_unique<spool::Spool>(opts.durability.spool, &metrics, writer_log);
@@ -145,6 +155,7 @@ int run(const Options& opts) {
     queue::QueueSink& writer = durable;
     ServerShared shared{opts, writer, metrics};
     shared.fd_limit = fd_soft_limit;
+    shared.memory_guard = &memory_guard;
     {
         std::string error;
         auto trusted = TrustedProxies::parse(opts.edge.trusted_proxies, error);
@@ -183,12 +194,15 @@ int run(const Options& opts) {
     // Redis's state in words: what the last connection attempt met ("connect failed: Connection
     // refused", "auth failed: WRONGPASS ..."), or "connecting" before the first one ends.
     auto redis_problem = [&]() -> std::string {
-        auto p = redis->problem();
+        auto p = redis_backend->problem();
         return "redis unavailable: " + (p.empty() ? std::string("connecting") : p);
     };
     AdminServer admin(ioc, metrics, [&]() -> Readiness {
         if (shared.draining) return {false, "draining"};
-        if (!writer.ready()) return {false, durable.spool_full() ? redis_problem() + "; spool full" : redis_problem()};
+        if (!writer.ready()) {
+            const std::string why = memory_guard.paused() ? "redis memory above high-water mark" : redis_problem();
+            return {false, durable.spool_full() ? why + "; spool full" : why};
+        }
         if (geo && !geo->loaded()) return {false, "geo database not loaded"};
         if (redis->ready()) return {true, {}};
         // The spool takes the hits: ready, but saying why (an operator reading the probe sees it).
@@ -227,6 +241,7 @@ int run(const Options& opts) {
         }
     }
     writer.start();
+    monitor.start();
     tracking.start();
     admin.start();
     log_listening("tracking", tracking.local_endpoint());
@@ -303,6 +318,7 @@ int run(const Options& opts) {
         }
         if (shared.busy.load() == 0 || timed_out) {
             if (timed_out) log_event("warn", "drain_timeout");
+            monitor.stop();
             writer.stop([&] {
                 admin.stop();
                 hup.cancel();

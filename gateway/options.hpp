@@ -4,6 +4,7 @@
 
 #include "php/php.hpp"
 #include "queue/queue_choice.hpp"
+#include "queue/queue_monitor.hpp"
 #include "queue/redis_options.hpp"
 #include "spool/durable_sink.hpp"
 
@@ -77,6 +78,7 @@ struct Options {
     EdgeOptions edge;
     queue::RedisOptions redis;
     spool::DurableOptions durability;  // --ack, the spool and its replay
+    queue::MonitorOptions monitor;     // queue sampling and the Redis memory guard
     std::string redis_url = "redis://127.0.0.1:6379/0";
     std::string log_level = "info";
     // While Redis is unavailable, an error log line this often (0: only the first warning).

@@ -41,6 +41,8 @@ struct ServerShared {
     ClientIpOptions client_ip;                 // --proxy-headers
     geoip::GeoProvider* geo = nullptr;         // null when geolocation is off
     std::optional<std::string> gateway_token;  // --matomo-token-file
+    // Names the 503s the memory guard causes with --ack=redis.
+    const queue::MemoryGuard* memory_guard = nullptr;
     std::atomic<bool> draining{false};
     // The last step of a drain: requests read from now on are answered 503 instead of handled, so
     // the writer can stop with nothing left that a client still waits for.

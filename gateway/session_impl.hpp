@@ -388,9 +388,11 @@ void BasicSession<Stream>::finish_tracking(bool ok, bool overloaded) {
         outcome_ = "failed";
         // With a spool, only a full (or failing) spool refuses a set; without one, the writer's
         // memory budget does.
-        reason_ = !overloaded                                            ? "redis_unavailable"
-                  : shared_.opts.durability.ack == spool::AckMode::redis ? "writer_overloaded"
-                                                                         : "spool_full";
+        const bool ack_redis = shared_.opts.durability.ack == spool::AckMode::redis;
+        reason_ = !overloaded                                                           ? "redis_unavailable"
+                  : ack_redis && shared_.memory_guard && shared_.memory_guard->paused() ? "redis_memory_high_water"
+                  : ack_redis                                                           ? "writer_overloaded"
+                                                                                        : "spool_full";
         shared_.metrics.hits_failed(hits_);
         respond_tracking_failure(res_, ctx, 503, send_image_, 1);
     }

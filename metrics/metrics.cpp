@@ -223,6 +223,71 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("Client-sent privileged parameters removed from hits the gateway's token authorises")
                            .Register(reg)
                            .Add({});
+    queue_length_family_ = &BuildGauge()
+                                .Name("matomo_gateway_queue_length")
+                                .Help("Request sets in each QueuedTracking queue (LLEN), at the last sample")
+                                .Register(reg);
+    queue_age_family_ = &BuildGauge()
+                             .Name("matomo_gateway_queue_oldest_age_seconds")
+                             .Help("Age of the set at the head of each queue (from its time field; 0 when empty)")
+                             .Register(reg);
+    queue_lock_family_ =
+        &BuildGauge()
+             .Name("matomo_gateway_queue_worker_lock")
+             .Help("1 when a QueuedTracking worker held the queue's lock (QueuedTrackingLock<N>) at the sample")
+             .Register(reg);
+    queue_pushed_family_ =
+        &BuildCounter()
+             .Name("matomo_gateway_queue_sets_pushed_total")
+             .Help("Request sets this gateway stored in each queue (RPUSH answered), replays included")
+             .Register(reg);
+    auto& samples = BuildCounter()
+                        .Name("matomo_gateway_queue_samples_total")
+                        .Help("Samples of the queue lengths and Redis memory, by outcome (ok, failed)")
+                        .Register(reg);
+    queue_samples_ok_ = &samples.Add({{"outcome", "ok"}});
+    queue_samples_failed_ = &samples.Add({{"outcome", "failed"}});
+    queue_sample_duration_ = &BuildHistogram()
+                                  .Name("matomo_gateway_queue_sample_duration_seconds")
+                                  .Help("One sample: the pipelined LLEN, LINDEX, EXISTS and INFO round trip")
+                                  .Register(reg)
+                                  .Add({}, kLatencyBuckets);
+    redis_used_memory_ = &BuildGauge()
+                              .Name("matomo_gateway_redis_used_memory_bytes")
+                              .Help("Redis used_memory at the last sample (Cluster: the fullest master)")
+                              .Register(reg)
+                              .Add({});
+    redis_maxmemory_ = &BuildGauge()
+                            .Name("matomo_gateway_redis_maxmemory_bytes")
+                            .Help("Redis maxmemory at the last sample (0: no limit)")
+                            .Register(reg)
+                            .Add({});
+    redis_policy_family_ = &BuildGauge()
+                                .Name("matomo_gateway_redis_maxmemory_policy")
+                                .Help("Redis maxmemory-policy at the last sample, as a label; the value is 1")
+                                .Register(reg);
+    redis_policy_can_evict_ =
+        &BuildGauge()
+             .Name("matomo_gateway_redis_eviction_policy_unsafe")
+             .Help("1 when Redis's maxmemory-policy can evict queue lists (allkeys-*) or worker locks (volatile-*)")
+             .Register(reg)
+             .Add({});
+    auto& water = BuildGauge()
+                      .Name("matomo_gateway_redis_memory_water_ratio")
+                      .Help("Memory guard levels as fractions of maxmemory (--redis-memory-high-water, -low-water)")
+                      .Register(reg);
+    guard_high_water_ = &water.Add({{"level", "high"}});
+    guard_low_water_ = &water.Add({{"level", "low"}});
+    guard_paused_ = &BuildGauge()
+                         .Name("matomo_gateway_redis_memory_guard_paused")
+                         .Help("1 while Redis memory is above the high-water mark and sets go to the spool instead")
+                         .Register(reg)
+                         .Add({});
+    guard_pauses_ = &BuildCounter()
+                         .Name("matomo_gateway_redis_memory_guard_pauses_total")
+                         .Help("Times Redis memory crossed the high-water mark and writes to Redis were paused")
+                         .Register(reg)
+                         .Add({});
     ready_ = &BuildGauge().Name("matomo_gateway_ready").Help("1 when /readyz answers 200").Register(reg).Add({});
     draining_ = &BuildGauge().Name("matomo_gateway_draining").Help("1 while shutting down").Register(reg).Add({});
     BuildGauge()
@@ -306,6 +371,55 @@ void Metrics::hit_rejected(std::string_view reason, std::size_t n) {
 void Metrics::redis_write(WriteOutcome o, double seconds) {
     writes_[static_cast<std::size_t>(o)]->Increment();
     if (o == WriteOutcome::ok) redis_latency_->Observe(seconds);
+}
+
+void Metrics::init_queue_view(unsigned queues) {
+    if (!queue_length_.empty()) return;
+    for (unsigned q = 0; q < queues; ++q) {
+        const std::string label = std::to_string(q);
+        queue_length_.push_back(&queue_length_family_->Add({{"queue", label}}));
+        queue_oldest_age_.push_back(&queue_age_family_->Add({{"queue", label}}));
+        queue_worker_lock_.push_back(&queue_lock_family_->Add({{"queue", label}}));
+        queue_pushed_.push_back(&queue_pushed_family_->Add({{"queue", label}}));
+    }
+}
+
+void Metrics::queue_sample(unsigned queue, double length, double oldest_age_seconds, bool worker_lock) {
+    if (queue >= queue_length_.size()) return;
+    queue_length_[queue]->Set(length);
+    queue_oldest_age_[queue]->Set(oldest_age_seconds);
+    queue_worker_lock_[queue]->Set(worker_lock ? 1 : 0);
+}
+
+void Metrics::queue_oldest_age(unsigned queue, double seconds) {
+    if (queue < queue_oldest_age_.size()) queue_oldest_age_[queue]->Set(seconds);
+}
+
+void Metrics::queue_sampled(bool ok, double seconds) {
+    (ok ? queue_samples_ok_ : queue_samples_failed_)->Increment();
+    if (ok) queue_sample_duration_->Observe(seconds);
+}
+
+void Metrics::redis_memory(double used, double max, const std::string& policy, bool can_evict) {
+    redis_used_memory_->Set(used);
+    redis_maxmemory_->Set(max);
+    redis_policy_can_evict_->Set(can_evict ? 1 : 0);
+    std::lock_guard lock(dynamic_mu_);
+    if (policy == redis_policy_name_ && redis_policy_) return;
+    if (redis_policy_) redis_policy_family_->Remove(redis_policy_);
+    redis_policy_ = &redis_policy_family_->Add({{"policy", policy}});
+    redis_policy_->Set(1);
+    redis_policy_name_ = policy;
+}
+
+void Metrics::memory_guard_levels(double high, double low) {
+    guard_high_water_->Set(high);
+    guard_low_water_->Set(low);
+}
+
+void Metrics::memory_guard_paused(bool paused) {
+    guard_paused_->Set(paused ? 1 : 0);
+    if (paused) guard_pauses_->Increment();
 }
 
 void Metrics::refresh_process_metrics() {

@@ -98,6 +98,19 @@ public:
     void geo_reload(bool ok) { (ok ? geo_reloaded_ : geo_reload_failed_)->Increment(); }
     void privileged_params_removed(std::size_t n) { params_removed_->Increment(static_cast<double>(n)); }
 
+    // The queues as Redis holds them (queue/queue_monitor.cpp), sampled on a timer, and the Redis
+    // memory guard (queue/memory_guard.cpp). init_queue_view creates the per-queue series once.
+    void init_queue_view(unsigned queues);
+    void queue_sample(unsigned queue, double length, double oldest_age_seconds, bool worker_lock);
+    void queue_oldest_age(unsigned queue, double seconds);
+    void queue_pushed(unsigned queue) {
+        if (queue < queue_pushed_.size()) queue_pushed_[queue]->Increment();
+    }
+    void queue_sampled(bool ok, double seconds);
+    void redis_memory(double used, double max, const std::string& policy, bool can_evict);
+    void memory_guard_levels(double high, double low);
+    void memory_guard_paused(bool paused);
+
     void set_ready(bool r) { ready_->Set(r ? 1 : 0); }
     void set_draining(bool d) { draining_->Set(d ? 1 : 0); }
 
@@ -159,6 +172,27 @@ private:
     prometheus::Counter* geo_reloaded_;
     prometheus::Counter* geo_reload_failed_;
     prometheus::Counter* params_removed_;
+    prometheus::Family<prometheus::Gauge>* queue_length_family_;
+    prometheus::Family<prometheus::Gauge>* queue_age_family_;
+    prometheus::Family<prometheus::Gauge>* queue_lock_family_;
+    prometheus::Family<prometheus::Counter>* queue_pushed_family_;
+    std::vector<prometheus::Gauge*> queue_length_;
+    std::vector<prometheus::Gauge*> queue_oldest_age_;
+    std::vector<prometheus::Gauge*> queue_worker_lock_;
+    std::vector<prometheus::Counter*> queue_pushed_;
+    prometheus::Counter* queue_samples_ok_;
+    prometheus::Counter* queue_samples_failed_;
+    prometheus::Histogram* queue_sample_duration_;
+    prometheus::Gauge* redis_used_memory_;
+    prometheus::Gauge* redis_maxmemory_;
+    prometheus::Family<prometheus::Gauge>* redis_policy_family_;
+    prometheus::Gauge* redis_policy_ = nullptr;
+    std::string redis_policy_name_;
+    prometheus::Gauge* redis_policy_can_evict_;
+    prometheus::Gauge* guard_high_water_;
+    prometheus::Gauge* guard_low_water_;
+    prometheus::Gauge* guard_paused_;
+    prometheus::Counter* guard_pauses_;
     prometheus::Gauge* ready_;
     prometheus::Gauge* draining_;
     prometheus::Counter* cpu_seconds_;

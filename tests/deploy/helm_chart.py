@@ -9,7 +9,8 @@
   exists in values.yaml, and every value in values.yaml is used by a template (no dead settings).
 * Template actions are balanced (if/range/with/define against end), every include/template names a
   define or a template file, every .Files.Get names a file in the chart.
-* The chart's dashboard copy is identical to deploy/grafana/matomo-gateway.json.
+* The chart's dashboard copy is identical to deploy/grafana/matomo-gateway.json, and its alert rules
+  copy to deploy/prometheus/matomo-gateway-rules.yml.
 Prints one line per failure and exits 1 if there is any.
 """
 import os
@@ -145,16 +146,20 @@ def main():
     if not dead:
         ok(f"all {len(leaves)} values in values.yaml are used by a template")
 
-    shipped = os.path.join(src, "deploy", "grafana", "matomo-gateway.json")
-    copy = os.path.join(chart_dir, "dashboards", "matomo-gateway.json")
-    try:
-        with open(shipped, "rb") as a, open(copy, "rb") as b:
-            if a.read() != b.read():
-                fail(f"{copy} differs from {shipped}: cp {shipped} {copy}")
-            else:
-                ok("the chart's dashboard is deploy/grafana/matomo-gateway.json")
-    except OSError as e:
-        fail(str(e))
+    for shipped_rel, copy_rel, what in (
+            (("deploy", "grafana", "matomo-gateway.json"), ("dashboards", "matomo-gateway.json"), "dashboard"),
+            (("deploy", "prometheus", "matomo-gateway-rules.yml"), ("prometheus", "matomo-gateway-rules.yml"),
+             "alert rules")):
+        shipped = os.path.join(src, *shipped_rel)
+        copy = os.path.join(chart_dir, *copy_rel)
+        try:
+            with open(shipped, "rb") as a, open(copy, "rb") as b:
+                if a.read() != b.read():
+                    fail(f"{copy} differs from {shipped}: cp {shipped} {copy}")
+                else:
+                    ok(f"the chart's {what} is {'/'.join(shipped_rel)}")
+        except OSError as e:
+            fail(str(e))
 
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0

@@ -23,6 +23,7 @@ import tempfile
 import yaml  # Debian: python3-yaml
 
 renderer, chart_dir, binary, dashboard = sys.argv[1:5]
+rules_file = os.path.join(os.path.dirname(os.path.abspath(dashboard)), "..", "prometheus", "matomo-gateway-rules.yml")
 failures = []
 work = tempfile.mkdtemp(prefix="mgw-helm-render.")
 
@@ -204,6 +205,79 @@ def expect_failure(scenario, values, needle):
         fail(scenario, f"rendering failed without mentioning {needle!r}: {err}")
     else:
         ok(scenario, "refused: " + err.rsplit("error calling fail: ", 1)[-1])
+
+
+def check_queue_workers():
+    """The worker StatefulSet: one pod per queue, each on the queue its ordinal names, off by default."""
+    s = "queue-workers"
+    for queues in (1, 4, 16):
+        values = {"redis": {"numQueueWorkers": queues},
+                  "queueWorkers": {"enabled": True, "image": {"repository": "registry.example/matomo-qt", "tag": "5.1"},
+                                   "configSecret": "matomo-config"}}
+        docs, err = render(f"{s}-{queues}", values)
+        if docs is None:
+            fail(s, f"rendering with {queues} queues failed: {err}")
+            continue
+        check_common(s, docs)
+        sts = one(s, docs, "StatefulSet", "-queue-worker")
+        if not sts:
+            continue
+        if sts["spec"].get("replicas") != queues:
+            fail(s, f"StatefulSet replicas {sts['spec'].get('replicas')}, expected redis.numQueueWorkers = {queues}")
+        if sts["spec"].get("podManagementPolicy") != "Parallel":
+            fail(s, "the workers do not start in parallel")
+        svc = [d for d in by_kind(docs, "Service") if d["metadata"]["name"] == sts["spec"].get("serviceName")]
+        if len(svc) != 1 or svc[0]["spec"].get("clusterIP") != "None":
+            fail(s, f"serviceName {sts['spec'].get('serviceName')} is not a headless Service of the chart")
+        # The gateway's Services and Deployment must not select worker pods, nor the workers' the gateway's.
+        pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+        if any(pod_labels.get(k) != v for k, v in sts["spec"]["selector"]["matchLabels"].items()):
+            fail(s, "the StatefulSet's selector does not match its pods")
+        gateway = one(s, docs, "Deployment")
+        for d in by_kind(docs, "Service") + [gateway]:
+            sel = d["spec"]["selector"]
+            sel = sel.get("matchLabels", sel)
+            if d is not svc[0] and all(pod_labels.get(k) == v for k, v in sel.items()):
+                fail(s, f"{d['kind']} {d['metadata']['name']} selects the worker pods")
+        c = sts["spec"]["template"]["spec"]["containers"][0]
+        script = " ".join(c.get("command", []))
+        if "queuedtracking:process --queue-id=\"$queue\"" not in script or 'queue="${HOSTNAME##*-}"' not in script:
+            fail(s, f"the worker does not take its queue from its ordinal: {script}")
+        if c.get("image") != "registry.example/matomo-qt:5.1":
+            fail(s, f"worker image {c.get('image')}")
+        mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
+        vols = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+        m = mounts.get("matomo-config", {})
+        if (m.get("mountPath") != "/usr/src/matomo/config/config.ini.php" or m.get("subPath") != "config.ini.php"
+                or vols.get("matomo-config", {}).get("secret", {}).get("secretName") != "matomo-config"):
+            fail(s, f"config.ini.php is not mounted from the Secret: {m} {vols}")
+        if c.get("workingDir") != "/usr/src/matomo":
+            fail(s, f"workingDir {c.get('workingDir')}")
+        # The ConfigMap's queues and the StatefulSet's replicas come from the same value.
+        cm = one(s, docs, "ConfigMap")
+        toml = next(iter(cm.get("data", {}).values()), "") if cm else ""
+        if f"queues = {queues}" not in toml:
+            fail(s, f"the gateway's config does not say queues = {queues}")
+    ok(s, "StatefulSet replicas equal redis.numQueueWorkers (1, 4, 16); each pod's queue is its ordinal")
+    # The shell part of the command: the ordinal of real pod names, and a refusal without one.
+    script = None
+    docs, _ = render(s, {"queueWorkers": {"enabled": True, "image": {"repository": "m"}, "configSecret": "c"}})
+    if docs:
+        sts = one(s, docs, "StatefulSet", "-queue-worker")
+        script = sts["spec"]["template"]["spec"]["containers"][0]["command"][2] if sts else None
+    if script:
+        probe = script.split("\n")[0] + '\necho "$queue"'
+        for hostname, want in (("mgw-matomo-gateway-queue-worker-0", "0"), ("mgw-matomo-gateway-queue-worker-12", "12")):
+            r = subprocess.run(["sh", "-c", probe], env={"HOSTNAME": hostname, "PATH": "/usr/bin:/bin"},
+                               capture_output=True, text=True)
+            if r.stdout.strip() != want:
+                fail(s, f"pod {hostname} would process queue {r.stdout.strip()!r}, expected {want}")
+        two = "\n".join(script.split("\n")[:2]) + '\necho "$queue"'
+        r = subprocess.run(["sh", "-c", two], env={"HOSTNAME": "worker", "PATH": "/usr/bin:/bin"},
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            fail(s, "a pod name without an ordinal does not stop the worker")
+        ok(s, "pod names ending in 0 and 12 give --queue-id=0 and 12; a name without a number is refused")
 
 
 def main():
@@ -390,7 +464,25 @@ def main():
         check_with_binary(s, docs, {}, {"redis": "redis-cluster://redis-0:6379,redis-1:6379,redis-2:6379",
                                         "redis_wait_replicas": "0"})
 
-    # 7. Values the chart must refuse.
+    # 7. Queue workers (off by default, see 1.) and the PrometheusRule with the Operator's API.
+    check_queue_workers()
+    s = "prometheusrule"
+    docs, err = render(s, None, "monitoring.coreos.com/v1")
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        rule = one(s, docs, "PrometheusRule")
+        with open(rules_file) as f:
+            shipped = yaml.safe_load(f)
+        if rule and rule["spec"] != shipped:
+            fail(s, "the PrometheusRule's spec differs from deploy/prometheus/matomo-gateway-rules.yml")
+        elif rule:
+            ok(s, f"PrometheusRule with the {sum(len(g['rules']) for g in shipped['groups'])} rules of the rules file")
+    docs, err = render(s, {"metrics": {"prometheusRule": {"enabled": False}}}, "monitoring.coreos.com/v1")
+    if docs is not None and by_kind(docs, "PrometheusRule"):
+        fail(s, "a PrometheusRule is rendered although metrics.prometheusRule.enabled is false")
+
+    # 8. Values the chart must refuse.
     expect_failure("sentinel-master-name", {"redis": {"backendType": "sentinel", "host": "a", "port": "26379",
                                                       "sentinelMasterName": "my master"}}, "sentinelMasterName")
     expect_failure("sentinel-no-master", {"redis": {"backendType": "sentinel", "host": "a", "port": "26379",
@@ -410,6 +502,10 @@ def main():
                                                   "persistentVolumeClaim": {"accessModes": ["ReadWriteMany"]}}}, "one replica")
     expect_failure("pdb-both", {"podDisruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}}, "not both")
     expect_failure("unix-host", {"redis": {"host": "/run/redis.sock"}}, "redis.host")
+    expect_failure("workers-no-image", {"queueWorkers": {"enabled": True, "configSecret": "matomo-config"}},
+                   "queueWorkers.image.repository")
+    expect_failure("workers-no-config", {"queueWorkers": {"enabled": True, "image": {"repository": "matomo-qt"}}},
+                   "queueWorkers.configSecret")
 
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "queue/queue_choice.hpp"
 #include "queue/redis_cluster.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http.hpp"
@@ -152,4 +153,35 @@ TEST_CASE(
     REQUIRE(ask.has_value());
     CHECK(*moved > 0);
     CHECK(*ask > 0);
+}
+
+TEST_CASE("queue view (cluster): each queue is sampled on its slot's master, the memory figures are the fullest's") {
+    Cluster cluster;
+    // Queue q holds 3 (q + 1) sets on the master owning its slot; queue 2's worker lock on its own.
+    for (unsigned q = 0; q < 4; ++q) {
+        const std::string key = mgw::queue::queue_key(q);
+        RedisServer& owner = cluster.owner(mgw::queue::key_slot(key));
+        for (unsigned i = 0; i < 3 * (q + 1); ++i)
+            REQUIRE(owner.command({"RPUSH", key, "set"}).type == RedisReply::Type::integer);
+    }
+    REQUIRE(cluster.owner(mgw::queue::key_slot("QueuedTrackingLock2"))
+                .command({"SET", "QueuedTrackingLock2", "abcdefghijkl", "EX", "60"})
+                .type == RedisReply::Type::status);
+    // One master with a limit: the only one with a fraction, so the one reported.
+    RedisServer& limited = *cluster.nodes[2];
+    const std::string limit = std::to_string(64LL << 20);
+    REQUIRE(limited.command({"CONFIG", "SET", "maxmemory", limit}).type == RedisReply::Type::status);
+    GatewayProcess gateway(
+        {"--redis", cluster.url(), "--queues", "4", "--access-log", "false", "--queue-sample-interval-ms", "200"});
+    auto has = [&](const std::string& series, double want) {
+        return poll_until(Clock::now() + 30s, [&] { return scrape_metric(gateway.admin_port(), series) == want; });
+    };
+    for (unsigned q = 0; q < 4; ++q) {
+        INFO("queue " << q);
+        CHECK(has("matomo_gateway_queue_length{queue=\"" + std::to_string(q) + "\"}", 3.0 * (q + 1)));
+    }
+    CHECK(has("matomo_gateway_queue_worker_lock{queue=\"2\"}", 1));
+    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_queue_worker_lock{queue=\"1\"}") == 0);
+    CHECK(has("matomo_gateway_redis_maxmemory_bytes", static_cast<double>(64LL << 20)));
+    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_queue_samples_total{outcome=\"failed\"}") == 0);
 }

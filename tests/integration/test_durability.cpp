@@ -274,7 +274,8 @@ TEST_CASE(
     "durability 3: Redis at maxmemory with noeviction refuses writes, hits go to the spool and are replayed once "
     "memory is freed") {
     RedisServer redis;
-    GatewayProcess gateway(gateway_args(redis));
+    // The memory guard off: this case is about Redis refusing writes (the guard: queue view 2).
+    GatewayProcess gateway(gateway_args(redis, {"--redis-memory-high-water", "0"}));
     gateway.wait_until_ready();
     Load load(gateway.tracking_port(), 8, 8000);
     REQUIRE(load.wait_acknowledged(1000));

@@ -8,6 +8,7 @@
 // an event); every process stops at the end of the test (RAII).
 #include "support/free_port.hpp"
 #include "support/line_reader.hpp"
+#include "support/metrics_text.hpp"
 #include "support/poll.hpp"
 #include "support/process.hpp"
 #include "support/redis_client.hpp"
@@ -399,4 +400,19 @@ TEST_CASE(
     // new master before its replica caught up (WAIT came back short); only refused hits may be such.
     for (const auto& marker : stored_unacknowledged) CHECK(hits.refused.contains(marker));
     CHECK(stored_hits == static_cast<long>(hits.acknowledged.size() + stored_unacknowledged.size()));
+}
+
+TEST_CASE("queue view (sentinel): the queues are sampled on the master the sentinels name") {
+    RedisServer master;
+    for (int i = 0; i < 7; ++i)
+        REQUIRE(master.command({"RPUSH", "trackingQueueV1_1", "set"}).type == RedisReply::Type::integer);
+    SentinelProcess sentinel(master.port());
+    GatewayProcess gateway(
+        {"--redis", "redis-sentinel://127.0.0.1:" + std::to_string(sentinel.port()) + "/0?master=" + kMasterName,
+         "--queues", "2", "--access-log", "false", "--queue-sample-interval-ms", "200"});
+    CHECK(poll_until(Clock::now() + 30s, [&] {
+        return scrape_metric(gateway.admin_port(), "matomo_gateway_queue_length{queue=\"1\"}") == 7;
+    }));
+    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_queue_length{queue=\"0\"}") == 0);
+    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_queue_samples_total{outcome=\"failed\"}") == 0);
 }

@@ -137,3 +137,16 @@ ConfigMap, the pod spec or argv.
 {{- $ms := add (int64 $d.delayMs) (int64 $d.timeoutMs) }}
 {{- add (div (add $ms 999) 1000) (int64 $d.terminationGraceExtraSeconds) }}
 {{- end }}
+
+{{/* The queue workers' labels: their own name, so the gateway's Services never select them. */}}
+{{- define "matomo-gateway.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-queue-worker" (include "matomo-gateway.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: queue-worker
+{{- end }}
+
+{{- define "matomo-gateway.workerLabels" -}}
+helm.sh/chart: {{ include "matomo-gateway.chart" . }}
+{{ include "matomo-gateway.workerSelectorLabels" . }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

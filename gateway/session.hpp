@@ -6,6 +6,7 @@
 // two (peer address, deadlines, cancel, close) is the small StreamOps specialisation.
 #pragma once
 
+#include "edge/object.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
@@ -67,6 +68,8 @@ private:
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);
+    void handle_public(const ResponseContext& ctx, metrics::Endpoint endpoint);
+    void finish_public(edge::Reply reply);
     void finish_tracking(bool ok, bool overloaded);
     void send();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -84,6 +87,7 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
+    std::shared_ptr<const void> body_owner_;  // keeps an edge answer's body alive while it is written
     std::string peer_ip_;           // socket peer, or the PROXY header's source
     std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request

@@ -60,9 +60,13 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
     }
     // The opt-out is written in the visitor's language when the embed code does not name one.
     std::string key = target->cache_key;
-    if (target->kind == Kind::optout) key += "\n" + std::string(req[http::field::accept_language]);
     FetchRequest fetch;
     fetch.target = target.get();
+    if (target->kind == Kind::optout) {
+        // Bounded like a header value can be; a client's odd value only splits its own cache entry.
+        fetch.accept_language = std::string(req[http::field::accept_language].substr(0, 256));
+        key += "\n" + fetch.accept_language;
+    }
     {
         std::unique_lock lock(mu_);
         Entry& e = entries_[key];

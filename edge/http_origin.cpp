@@ -45,6 +45,7 @@ public:
         req_.set(http::field::connection, "close");
         if (!r.if_modified_since.empty()) req_.set(http::field::if_modified_since, r.if_modified_since);
         if (!r.if_none_match.empty()) req_.set(http::field::if_none_match, r.if_none_match);
+        if (!r.accept_language.empty()) req_.set(http::field::accept_language, r.accept_language);
     }
 
     void start() {

@@ -22,6 +22,7 @@ struct FetchRequest {
     const Target* target = nullptr;  // valid until the callback runs
     std::string if_modified_since;   // the cached copy's validators, for a conditional request
     std::string if_none_match;
+    std::string accept_language;  // the opt-out only: it is written in the visitor's language
 };
 
 enum class FetchError { none, refused, timeout, too_large, malformed };

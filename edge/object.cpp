@@ -14,8 +14,6 @@ using boost::beast::iequals;
 
 namespace {
 
-// Smaller bodies gain nothing from gzip (its header and trailer alone are 18 bytes).
-constexpr std::size_t min_gzip_bytes = 256;
 constexpr int gzip_level = 9;  // as stock's gzencode($data, 9)
 
 bool compressible(std::string_view content_type) {
@@ -63,7 +61,7 @@ std::shared_ptr<const Object> make_object(FetchResult&& r) {
     // Stock's Expires is "now + N days" at every answer; keep the distance, not the instant.
     if (date && expires) o->expires_after = *expires - *date;
     o->body = std::move(r.body);
-    if (o->status == 200 && !encoded && o->body.size() >= min_gzip_bytes && compressible(content_type))
+    if (o->status == 200 && !encoded && !o->body.empty() && compressible(content_type))
         o->gzip = queue::gzip_compress(o->body, gzip_level);
     return o;
 }

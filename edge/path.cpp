@@ -20,7 +20,7 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
 
 bool plain_path_char(char c) { return alnum(c) || c == '.' || c == '_' || c == '/' || c == '-'; }
 
-// RFC 3986 query characters, with '%' only as the start of a valid escape. Spaces, quotes, angle
+// RFC 3986 query characters (and brackets), with '%' only as the start of a valid escape. Spaces, quotes, angle
 // brackets, backslashes, control and non-ASCII bytes are refused rather than re-encoded: no browser
 // sends them unencoded to these endpoints.
 bool clean_query(std::string_view q) {
@@ -31,7 +31,7 @@ bool clean_query(std::string_view q) {
         switch (c) {
             case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'': case '(':
             case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@': case '/':
-            case '?':
+            case '?': case '[': case ']':  // brackets: browsers send PHP array names unencoded
                 continue;
             case '%':
                 if (i + 2 < q.size() && hex(q[i + 1]) && hex(q[i + 2])) {

@@ -88,7 +88,8 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
         }
     }
     metrics_->edge_origin_request(target->kind);
-    origin_->fetch(fetch, [this, key = std::move(key), target](FetchResult r) { on_fetched(key, target, std::move(r)); });
+    origin_->fetch(fetch,
+                   [this, key = std::move(key), target](FetchResult r) { on_fetched(key, target, std::move(r)); });
     return true;
 }
 

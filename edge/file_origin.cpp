@@ -109,8 +109,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Origin> make_file_origin(const std::string& dir, const std::string& tracker_file,
-                                         std::size_t max_bytes, std::string& error) {
+std::unique_ptr<Origin> make_file_origin(const std::string& dir, const std::string& tracker_file, std::size_t max_bytes,
+                                         std::string& error) {
     struct stat st {};
     if (!dir.empty() && (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
         error = "js-dir: '" + dir + "' is not a readable directory";

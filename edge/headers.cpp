@@ -9,12 +9,19 @@
 namespace mgw::edge {
 
 bool kept_header(std::string_view name) {
-    static constexpr std::array<std::string_view, 13> kept = {
-        "Content-Type",  "Content-Encoding", "Content-Language",
-        "Last-Modified", "ETag",             "Cache-Control",
-        "Expires",       "Date",             "Content-Disposition",
-        "Vary",          "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
-        "X-Content-Type-Options"};
+    static constexpr std::array<std::string_view, 13> kept = {"Content-Type",
+                                                              "Content-Encoding",
+                                                              "Content-Language",
+                                                              "Last-Modified",
+                                                              "ETag",
+                                                              "Cache-Control",
+                                                              "Expires",
+                                                              "Date",
+                                                              "Content-Disposition",
+                                                              "Vary",
+                                                              "Access-Control-Allow-Origin",
+                                                              "Access-Control-Allow-Credentials",
+                                                              "X-Content-Type-Options"};
     for (auto k : kept)
         if (boost::beast::iequals(k, name)) return true;
     return false;

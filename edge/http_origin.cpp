@@ -59,9 +59,8 @@ private:
     void on_connect(beast::error_code ec) {
         if (ec) return finish(ec == beast::error::timeout ? FetchError::timeout : FetchError::refused);
         stream_.expires_after(s_.response_timeout);
-        http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_write(ec);
-        });
+        http::async_write(stream_, req_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
     }
 
     void on_write(beast::error_code ec) {

@@ -18,7 +18,7 @@ struct PublicEdgeOptions {
     std::chrono::milliseconds fresh_optout{60000};
     std::size_t cache_bytes = 64UL * 1024 * 1024;  // bodies and gzip variants together
     std::chrono::milliseconds origin_connect_timeout{2000};
-    std::chrono::milliseconds origin_timeout{5000};  // request written and response read, after the connect
+    std::chrono::milliseconds origin_timeout{5000};    // request written and response read, after the connect
     std::size_t origin_max_bytes = 8UL * 1024 * 1024;  // one response body
 
     bool enabled() const { return !matomo_origin.empty() || !js_dir.empty() || !js_tracker_file.empty(); }

@@ -57,8 +57,8 @@ std::unique_ptr<Origin> make_http_origin(boost::asio::any_io_executor ex, const 
                                          std::string& error);
 
 // A directory laid out like Matomo's document root, or one tracker file for the tracker paths.
-std::unique_ptr<Origin> make_file_origin(const std::string& dir, const std::string& tracker_file,
-                                         std::size_t max_bytes, std::string& error);
+std::unique_ptr<Origin> make_file_origin(const std::string& dir, const std::string& tracker_file, std::size_t max_bytes,
+                                         std::string& error);
 
 // RFC 7231 IMF-fixdate, and back (nullopt when unparsable).
 std::string http_time(std::time_t t);

@@ -29,9 +29,27 @@ bool clean_query(std::string_view q) {
         const char c = q[i];
         if (alnum(c)) continue;
         switch (c) {
-            case '-': case '.': case '_': case '~': case '!': case '$': case '&': case '\'': case '(':
-            case ')': case '*': case '+': case ',': case ';': case '=': case ':': case '@': case '/':
-            case '?': case '[': case ']':  // brackets: browsers send PHP array names unencoded
+            case '-':
+            case '.':
+            case '_':
+            case '~':
+            case '!':
+            case '$':
+            case '&':
+            case '\'':
+            case '(':
+            case ')':
+            case '*':
+            case '+':
+            case ',':
+            case ';':
+            case '=':
+            case ':':
+            case '@':
+            case '/':
+            case '?':
+            case '[':
+            case ']':  // brackets: browsers send PHP array names unencoded
                 continue;
             case '%':
                 if (i + 2 < q.size() && hex(q[i + 1]) && hex(q[i + 2])) {
@@ -139,7 +157,8 @@ Classified classify(std::string_view request_target) {
     if (request_target.empty() || request_target[0] != '/') return out;
     const std::size_t qpos = request_target.find('?');
     const std::string_view path = request_target.substr(0, qpos);
-    const std::string_view query = qpos == std::string_view::npos ? std::string_view() : request_target.substr(qpos + 1);
+    const std::string_view query =
+        qpos == std::string_view::npos ? std::string_view() : request_target.substr(qpos + 1);
     if (!all_of(path, plain_path_char) || has_dot_segment_or_empty(path)) {
         out.reason = "edge_path_refused";
         return out;

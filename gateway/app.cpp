@@ -3,10 +3,10 @@
 // answered (with Connection: close) up to the drain timeout, the writer flushes, exit 0.
 #include "gateway/app.hpp"
 
+#include "edge/edge.hpp"
 #include "gateway/access_log.hpp"
 #include "gateway/admin.hpp"
 #include "gateway/enrich.hpp"
-#include "edge/edge.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/redis_sink.hpp"

@@ -87,7 +87,6 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::shared_ptr<const void> body_owner_;  // keeps an edge answer's body alive while it is written
     std::string peer_ip_;           // socket peer, or the PROXY header's source
     std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request
@@ -102,6 +101,8 @@ private:
     bool send_image_ = true;
     std::string queues_;  // queue ids of this request, for the access log
     std::vector<std::string> set_cookies_;
+    // Keeps a public-edge answer's body (a cached object) alive until it is written.
+    std::shared_ptr<const void> body_owner_;
 };
 
 using Session = BasicSession<boost::beast::tcp_stream>;

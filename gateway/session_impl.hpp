@@ -7,11 +7,11 @@
 
 #include "gateway/session.hpp"
 
+#include "edge/edge.hpp"
 #include "gateway/access_log.hpp"
 #include "gateway/privacy.hpp"
 #include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
-#include "edge/edge.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/sink.hpp"
 

@@ -38,8 +38,7 @@ std::string_view to_string(EdgeKind k) {
 }
 
 std::string_view to_string(EdgeOutcome o) {
-    static constexpr std::string_view names[] = {"hit",   "miss",   "revalidated", "coalesced",
-                                                 "stale", "bypass", "error"};
+    static constexpr std::string_view names[] = {"hit", "miss", "revalidated", "coalesced", "stale", "bypass", "error"};
     return names[static_cast<std::size_t>(o)];
 }
 

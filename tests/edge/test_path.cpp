@@ -25,8 +25,8 @@ TEST_CASE("edge paths: the listed paths and the canonical origin target built fo
         {"/js/container_AbCd1234_preview.js", Kind::preview, "/js/container_AbCd1234_preview.js"},
         {"/js/container_AbCd1234_dev_0123456789abcdef01234567.js", Kind::container,
          "/js/container_AbCd1234_dev_0123456789abcdef01234567.js"},
-        {"/plugins/HeatmapSessionRecording/configs.php?idsite=1&trackerid=x1&url=https%3A%2F%2Fa",
-         Kind::configs, "/plugins/HeatmapSessionRecording/configs.php?idsite=1&trackerid=x1&url=https%3A%2F%2Fa"},
+        {"/plugins/HeatmapSessionRecording/configs.php?idsite=1&trackerid=x1&url=https%3A%2F%2Fa", Kind::configs,
+         "/plugins/HeatmapSessionRecording/configs.php?idsite=1&trackerid=x1&url=https%3A%2F%2Fa"},
         {"/index.php?module=CoreAdminHome&action=optOutJS", Kind::optout,
          "/index.php?module=CoreAdminHome&action=optOutJS"},
         {"/index.php?action=optOut&language=fr&module=CoreAdminHome&token_auth=abc&a[]=1", Kind::optout,
@@ -68,11 +68,16 @@ TEST_CASE("edge paths: everything else is refused, encoded and traversing varian
         CHECK_FALSE(r.target);
         CHECK(r.reason == "edge_not_listed");
     }
-    const char* probes[] = {"/js/../config/config.ini.php", "/js/%2e%2e/config/config.ini.php",
-                            "/%252e%252e/x",                "/js\\container_AbCd1234.js",
-                            "/matomo.js;jsessionid=1",      "//matomo.js",
-                            "/./matomo.js",                 "/matomo.js/.",
-                            "/js/container_AbCd1234.js%00", "/plugins/HeatmapSessionRecording/configs.php?a=<b>",
+    const char* probes[] = {"/js/../config/config.ini.php",
+                            "/js/%2e%2e/config/config.ini.php",
+                            "/%252e%252e/x",
+                            "/js\\container_AbCd1234.js",
+                            "/matomo.js;jsessionid=1",
+                            "//matomo.js",
+                            "/./matomo.js",
+                            "/matomo.js/.",
+                            "/js/container_AbCd1234.js%00",
+                            "/plugins/HeatmapSessionRecording/configs.php?a=<b>",
                             "/plugins/HeatmapSessionRecording/configs.php?a=%zz"};
     for (const char* t : probes) {
         INFO(t);

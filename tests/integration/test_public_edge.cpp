@@ -322,8 +322,8 @@ TEST_CASE("public edge 9: the cache stays within --edge-cache-bytes, least recen
         ids.push_back("Cont000" + std::to_string(i));
         origin.write("js/container_" + ids.back() + ".js", big + std::to_string(i));
     }
-    TrackingEnv env({"--matomo-origin", origin.url(), "--edge-cache-bytes", "65536", "--edge-fresh-container-ms",
-                     "600000"});
+    TrackingEnv env(
+        {"--matomo-origin", origin.url(), "--edge-cache-bytes", "65536", "--edge-fresh-container-ms", "600000"});
     for (const auto& id : ids) {
         CHECK(env.get("/js/container_" + id + ".js").status == 200);
         CHECK(env.metric("matomo_gateway_edge_cache_bytes") <= 65536);

@@ -108,8 +108,8 @@ bool PhpOrigin::try_start(std::uint16_t port) {
   process_ = std::make_unique<Process>(
       std::vector<std::string>{"php", "-S", "127.0.0.1:" + std::to_string(port), "-t", docroot_, dir_ + "/router.php"},
       ProcessOptions{false, true, true});
-  const bool up = poll_until(Clock::now() + std::chrono::seconds(10),
-                             [&] { return !process_->running() || accepts(port); });
+  const bool up =
+      poll_until(Clock::now() + std::chrono::seconds(10), [&] { return !process_->running() || accepts(port); });
   if (up && process_->running()) {
     port_ = port;
     return true;

@@ -326,12 +326,61 @@ const std::vector<Option>& table() {
         {"max-param-bytes", "strict mode: longest parameter value, bytes (over: 400)",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.max_param_bytes, 16, 1LL << 30); },
          [](const Options& o) { return std::to_string(o.tracking.max_param_bytes); }},
-        {"js-tracker-file", "matomo.js to serve at /matomo.js, /piwik.js and /js/ (unset: those paths answer 404)",
+        {"js-tracker-file",
+         "one matomo.js served at /matomo.js, /piwik.js and /js/, re-read when it changes (unset: those paths answer "
+         "404 unless --js-dir or --matomo-origin)",
          [](Options& o, const std::string& v) {
-             o.server.js_tracker_file = v;
+             o.public_edge.js_tracker_file = v;
              return std::optional<std::string>{};
          },
-         [](const Options& o) { return o.server.js_tracker_file; }},
+         [](const Options& o) { return o.public_edge.js_tracker_file; }},
+        {"js-dir",
+         "a directory laid out like Matomo's document root (matomo.js, piwik.js, js/container_*.js) served without an "
+         "origin, re-read when files change",
+         [](Options& o, const std::string& v) {
+             o.public_edge.js_dir = v;
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.public_edge.js_dir; }},
+        {"matomo-origin",
+         "http://host[:port][/path] of the private Matomo the public edge may ask for the tracker, Tag Manager "
+         "containers, configs.php and the opt-out (empty: none)",
+         [](Options& o, const std::string& v) {
+             o.public_edge.matomo_origin = v;
+             if (!v.empty() && v.rfind("http://", 0) != 0)
+                 return std::optional<std::string>("expected http://host[:port][/path], got '" + v + "'");
+             return std::optional<std::string>{};
+         },
+         [](const Options& o) { return o.public_edge.matomo_origin; }},
+        {"edge-fresh-tracker-ms",
+         "public edge: ms matomo.js, piwik.js and /js/ are served from the cache before the origin is asked again",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.fresh_tracker); },
+         [](const Options& o) { return std::to_string(o.public_edge.fresh_tracker.count()); }},
+        {"edge-fresh-container-ms",
+         "public edge: ms a published Tag Manager container is served from the cache (previews are never cached)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.fresh_container); },
+         [](const Options& o) { return std::to_string(o.public_edge.fresh_container.count()); }},
+        {"edge-fresh-configs-ms",
+         "public edge: ms a Heatmap & Session Recording configs.php answer is cached, per query",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.fresh_configs); },
+         [](const Options& o) { return std::to_string(o.public_edge.fresh_configs.count()); }},
+        {"edge-fresh-optout-ms", "public edge: ms an opt-out answer is cached, per query and Accept-Language",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.fresh_optout); },
+         [](const Options& o) { return std::to_string(o.public_edge.fresh_optout.count()); }},
+        {"edge-cache-bytes",
+         "public edge: memory for cached objects and their gzip variants, bytes (least recently used evicted first)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.public_edge.cache_bytes, 1LL << 16, 1LL << 40); },
+         [](const Options& o) { return std::to_string(o.public_edge.cache_bytes); }},
+        {"origin-connect-timeout-ms", "public edge: connect deadline to the origin (over: 504, or the stale copy)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.origin_connect_timeout); },
+         [](const Options& o) { return std::to_string(o.public_edge.origin_connect_timeout.count()); }},
+        {"origin-timeout-ms",
+         "public edge: deadline for the origin's whole answer after the connect (over: 504, or the stale copy)",
+         [](Options& o, const std::string& v) { return parse_ms(v, o.public_edge.origin_timeout); },
+         [](const Options& o) { return std::to_string(o.public_edge.origin_timeout.count()); }},
+        {"origin-max-bytes", "public edge: largest origin answer body, bytes (over: 502, or the stale copy)",
+         [](Options& o, const std::string& v) { return parse_int(v, o.public_edge.origin_max_bytes, 1024, 1LL << 30); },
+         [](const Options& o) { return std::to_string(o.public_edge.origin_max_bytes); }},
         {"tracking-paths", "more comma-separated paths that behave like /matomo.php",
          [](Options& o, const std::string& v) {
              o.server.extra_tracking_paths = split_list(v);
@@ -605,6 +654,15 @@ LoadResult load(const std::vector<std::string>& args, const std::map<std::string
     if (const auto& g = r.options.monitor.guard; g.high_water > 0 && g.low_water >= g.high_water) {
         r.error = "redis-memory-low-water: must be below redis-memory-high-water (" + format_fraction(g.high_water) +
                   "), or the guard would switch on every sample";
+        return r;
+    }
+    const auto& pe = r.options.public_edge;
+    if (!pe.matomo_origin.empty() && (!pe.js_dir.empty() || !pe.js_tracker_file.empty())) {
+        r.error = "matomo-origin: use either an origin or local files (js-dir, js-tracker-file), not both";
+        return r;
+    }
+    if (pe.origin_connect_timeout.count() == 0 || pe.origin_timeout.count() == 0) {
+        r.error = "origin-timeout-ms: the origin deadlines must be above 0";
         return r;
     }
     if (r.action == Action::check_config) {

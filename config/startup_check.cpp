@@ -4,7 +4,6 @@
 #include "config/config.hpp"
 
 #include "gateway/enrich.hpp"
-#include "gateway/js_tracker.hpp"
 #include "gateway/server.hpp"
 #include "geoip/geo.hpp"
 
@@ -58,10 +57,10 @@ std::optional<std::string> check_startup(const gateway::Options& o) {
         std::string error;
         if (!geoip::GeoDatabase::open(o.edge.geoip_database, error)) return "geoip-database: " + error;
     }
-    if (!o.server.js_tracker_file.empty()) {
-        std::string error;
-        if (!gateway::JsTracker::load(o.server.js_tracker_file, error)) return "js-tracker-file: " + error;
-    }
+    if (const auto& file = o.public_edge.js_tracker_file; !file.empty() && ::access(file.c_str(), R_OK) != 0)
+        return "js-tracker-file: cannot read '" + file + "': " + std::strerror(errno);
+    if (const auto& dir = o.public_edge.js_dir; !dir.empty() && ::access(dir.c_str(), R_OK | X_OK) != 0)
+        return "js-dir: cannot read '" + dir + "': " + std::strerror(errno);
     const auto& spool = o.durability.spool;
     if (spool.segment_bytes * 4 > spool.max_bytes)
         return "spool-segment-bytes: at most a quarter of spool-max-bytes (" + std::to_string(spool.max_bytes / 4) +

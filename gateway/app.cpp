@@ -3,10 +3,10 @@
 // answered (with Connection: close) up to the drain timeout, the writer flushes, exit 0.
 #include "gateway/app.hpp"
 
+#include "edge/edge.hpp"
 #include "gateway/access_log.hpp"
 #include "gateway/admin.hpp"
 #include "gateway/enrich.hpp"
-#include "gateway/js_tracker.hpp"
 #include "gateway/run_barrier.hpp"
 #include "gateway/server.hpp"
 #include "gateway/system_limits.hpp"
@@ -180,10 +180,20 @@ int run(const Options& opts) {
             throw std::runtime_error("matomo-token-file: " + *error);
         shared.gateway_token = std::move(token);
     }
-    if (!opts.server.js_tracker_file.empty()) {
+    std::unique_ptr<edge::PublicEdge> public_edge;
+    {
         std::string error;
-        shared.js = JsTracker::load(opts.server.js_tracker_file, error);
-        if (!shared.js) throw std::runtime_error(error);
+        public_edge = edge::make_public_edge(ioc.get_executor(), opts.public_edge, &metrics, error);
+        if (!error.empty()) throw std::runtime_error(error);
+        shared.edge = public_edge.get();
+        if (public_edge) {
+            std::string fields = "\"origin\":";
+            const auto& pe = opts.public_edge;
+            append_json_string(fields, !pe.matomo_origin.empty() ? pe.matomo_origin
+                                       : !pe.js_dir.empty()      ? pe.js_dir
+                                                                 : pe.js_tracker_file);
+            log_event("info", "public_edge", fields);
+        }
     }
 
     TrackingServer tracking(ioc, shared);

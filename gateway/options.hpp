@@ -2,6 +2,7 @@
 // library fills them from flags, MATOMO_GATEWAY_* variables and the config file.
 #pragma once
 
+#include "edge/options.hpp"
 #include "php/php.hpp"
 #include "queue/queue_choice.hpp"
 #include "queue/queue_monitor.hpp"
@@ -29,7 +30,6 @@ struct ServerOptions {
     std::chrono::milliseconds drain_timeout{15000};  // wait for in-flight hits at most this long
     bool access_log = true;
     double access_log_sample = 1.0;                 // fraction of requests logged
-    std::string js_tracker_file;                    // served at /matomo.js, /piwik.js, /js/
     std::vector<std::string> extra_tracking_paths;  // more paths that behave like /matomo.php
 };
 
@@ -76,6 +76,7 @@ struct Options {
     ServerOptions server;
     TrackingOptions tracking;
     EdgeOptions edge;
+    edge::PublicEdgeOptions public_edge;  // --matomo-origin, --js-dir, --js-tracker-file and the cache
     queue::RedisOptions redis;
     spool::DurableOptions durability;  // --ack, the spool and its replay
     queue::MonitorOptions monitor;     // queue sampling and the Redis memory guard

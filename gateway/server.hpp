@@ -24,11 +24,13 @@ class Metrics;
 namespace mgw::queue {
 class QueueSink;
 }
+namespace mgw::edge {
+class PublicEdge;
+}
 
 namespace mgw::gateway {
 
 class SessionBase;
-class JsTracker;
 
 // State every session shares; outlives all sessions.
 struct ServerShared {
@@ -36,7 +38,7 @@ struct ServerShared {
     const Options& opts;
     queue::QueueSink& writer;
     metrics::Metrics& metrics;
-    std::shared_ptr<const JsTracker> js;       // null when no tracker file is configured
+    edge::PublicEdge* edge = nullptr;          // null when no origin nor local files are configured
     TrustedProxies trusted;                    // --trusted-proxies
     ClientIpOptions client_ip;                 // --proxy-headers
     geoip::GeoProvider* geo = nullptr;         // null when geolocation is off

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "gateway/request_parser.hpp"
+#include "edge/object.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
@@ -68,6 +69,8 @@ private:
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);
+    void handle_public(const ResponseContext& ctx, metrics::Endpoint endpoint);
+    void finish_public(edge::Reply reply);
     void finish_tracking(bool ok, bool overloaded);
     void send();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -102,6 +105,8 @@ private:
     bool send_image_ = true;
     std::string queues_;  // queue ids of this request, for the access log
     std::vector<std::string> set_cookies_;
+    // Keeps a public-edge answer's body (a cached object) alive until it is written.
+    std::shared_ptr<const void> body_owner_;
 };
 
 using Session = BasicSession<boost::beast::tcp_stream>;

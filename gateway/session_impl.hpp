@@ -7,8 +7,8 @@
 
 #include "gateway/session.hpp"
 
+#include "edge/edge.hpp"
 #include "gateway/access_log.hpp"
-#include "gateway/js_tracker.hpp"
 #include "gateway/privacy.hpp"
 #include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
@@ -272,21 +272,40 @@ void BasicSession<Stream>::handle_request() {
                 return send();
             }
             return handle_tracking(ctx);
-        case session_detail::Route::js:
-            endpoint_ = metrics::Endpoint::js;
-            if (shared_.js && (method == http::verb::get || method == http::verb::head)) {
-                outcome_ = "js";
-                shared_.js->respond(res_, req_, method == http::verb::head);
-            } else {
-                outcome_ = "not_found";
-                respond_error(res_, ctx, 404, "no JavaScript tracker file is configured\n");
-            }
-            return send();
-        case session_detail::Route::not_found:
-            outcome_ = "not_found";
-            respond_error(res_, ctx, 404, "not found\n");
-            return send();
+        case session_detail::Route::js: return handle_public(ctx, metrics::Endpoint::js);
+        case session_detail::Route::not_found: return handle_public(ctx, metrics::Endpoint::edge);
     }
+}
+
+// Everything that is not tracking: the public edge's allow-list (edge/path.cpp) or 404. The edge
+// may answer later, from another thread (an origin fetch): the answer comes back on our executor.
+template <class Stream>
+void BasicSession<Stream>::handle_public(const ResponseContext& ctx, metrics::Endpoint endpoint) {
+    std::string_view why = "not_found";
+    if (shared_.edge) {
+        auto done = [self = this->shared_from_this()](edge::Reply r) {
+            auto reply = std::make_shared<edge::Reply>(std::move(r));
+            net::post(self->stream_.get_executor(), [self, reply] { self->finish_public(std::move(*reply)); });
+        };
+        endpoint_ = endpoint;
+        if (shared_.edge->serve(req_, std::move(done), why)) return;
+    }
+    endpoint_ = metrics::Endpoint::other;
+    outcome_ = "not_found";
+    if (shared_.edge) reason_ = why;
+    // Encoded, traversing or otherwise odd paths are probes: counted with their reason.
+    if (why == "edge_path_refused") shared_.metrics.hit_rejected(why);
+    respond_error(res_, ctx, 404, "not found\n");
+    send();
+}
+
+template <class Stream>
+void BasicSession<Stream>::finish_public(edge::Reply reply) {
+    res_ = std::move(reply.res);
+    body_owner_ = std::move(reply.owner);
+    outcome_ = reply.outcome;
+    reason_ = reply.reason;
+    send();
 }
 
 template <class Stream>
@@ -425,6 +444,7 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
                          client_ip_,           outcome_,      reason_,           queues_};
         access_log(rec, shared_.opts.server.access_log_sample);
     }
+    body_owner_.reset();
     if (ec) return close();
     if (!res_.keep_alive()) return close();
     req_ = Request{};

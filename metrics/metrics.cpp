@@ -17,7 +17,7 @@ namespace {
 const prometheus::Histogram::BucketBoundaries kLatencyBuckets{
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 const prometheus::Histogram::BucketBoundaries kBatchBuckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-constexpr unsigned kCommonStatuses[] = {200, 204, 304, 400, 404, 405, 408, 413, 431, 500, 503};
+constexpr unsigned kCommonStatuses[] = {200, 204, 304, 400, 404, 405, 408, 413, 431, 500, 502, 503, 504};
 
 }  // namespace
 
@@ -27,8 +27,19 @@ std::string_view to_string(Endpoint e) {
         case Endpoint::js: return "js";
         case Endpoint::preflight: return "preflight";
         case Endpoint::admin: return "admin";
+        case Endpoint::edge: return "edge";
         default: return "other";
     }
+}
+
+std::string_view to_string(EdgeKind k) {
+    static constexpr std::string_view names[] = {"tracker", "container", "preview", "configs", "optout"};
+    return names[static_cast<std::size_t>(k)];
+}
+
+std::string_view to_string(EdgeOutcome o) {
+    static constexpr std::string_view names[] = {"hit", "miss", "revalidated", "coalesced", "stale", "bypass", "error"};
+    return names[static_cast<std::size_t>(o)];
 }
 
 std::string_view to_string(WriteOutcome o) {
@@ -288,6 +299,45 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          .Help("Times Redis memory crossed the high-water mark and writes to Redis were paused")
                          .Register(reg)
                          .Add({});
+    auto& edge_requests = BuildCounter()
+                              .Name("matomo_gateway_edge_requests_total")
+                              .Help(
+                                  "Public-edge requests (tracker, Tag Manager containers, configs.php, opt-out) by "
+                                  "kind and where the answer came from")
+                              .Register(reg);
+    auto& edge_origin = BuildCounter()
+                            .Name("matomo_gateway_edge_origin_requests_total")
+                            .Help("Requests the public edge sent to the Matomo origin (or local files), by kind")
+                            .Register(reg);
+    auto& edge_errors = BuildCounter()
+                            .Name("matomo_gateway_edge_origin_errors_total")
+                            .Help(
+                                "Origin requests that failed (refused, timed out, too large, malformed, 5xx), by "
+                                "kind")
+                            .Register(reg);
+    for (std::size_t k = 0; k < edge_kinds_; ++k) {
+        const std::string kind(to_string(static_cast<EdgeKind>(k)));
+        for (std::size_t o = 0; o < edge_requests_[k].size(); ++o)
+            edge_requests_[k][o] =
+                &edge_requests.Add({{"kind", kind}, {"outcome", std::string(to_string(static_cast<EdgeOutcome>(o)))}});
+        edge_origin_requests_[k] = &edge_origin.Add({{"kind", kind}});
+        edge_origin_errors_[k] = &edge_errors.Add({{"kind", kind}});
+    }
+    edge_cache_bytes_ = &BuildGauge()
+                             .Name("matomo_gateway_edge_cache_bytes")
+                             .Help("Bytes held by the public edge's cache (bodies and their gzip variants)")
+                             .Register(reg)
+                             .Add({});
+    edge_cache_objects_ = &BuildGauge()
+                               .Name("matomo_gateway_edge_cache_objects")
+                               .Help("Objects held by the public edge's cache")
+                               .Register(reg)
+                               .Add({});
+    edge_evictions_ = &BuildCounter()
+                           .Name("matomo_gateway_edge_cache_evictions_total")
+                           .Help("Objects dropped from the public edge's cache to stay within --edge-cache-bytes")
+                           .Register(reg)
+                           .Add({});
     ready_ = &BuildGauge().Name("matomo_gateway_ready").Help("1 when /readyz answers 200").Register(reg).Add({});
     draining_ = &BuildGauge().Name("matomo_gateway_draining").Help("1 while shutting down").Register(reg).Add({});
     BuildGauge()

@@ -19,7 +19,7 @@
 
 namespace mgw::metrics {
 
-enum class Endpoint { tracking, js, preflight, admin, other, count_ };
+enum class Endpoint { tracking, js, preflight, admin, edge, other, count_ };
 std::string_view to_string(Endpoint e);
 
 // Outcomes of a Redis write (one RPUSH of one request set).
@@ -31,6 +31,16 @@ enum class AckedVia { redis, spool, memory, count_ };
 // full: --spool-max-bytes; memory_full: --spool-max-pending-bytes (the disk is not keeping up);
 // too_large: a set the spool's record format cannot hold.
 enum class SpoolAppend { ok, full, error, memory_full, too_large, count_ };
+
+// The public edge (edge/): the kind of object a browser asked for, and where its answer came from.
+//   hit: fresh in the cache; miss: fetched from the origin (cold or expired, a new version);
+//   revalidated: expired, the origin answered 304; coalesced: joined a fetch already under way;
+//   stale: the origin failed, the cached copy was served; bypass: never cached (Tag Manager
+//   previews); error: the origin failed and nothing was cached (502/504).
+enum class EdgeKind { tracker, container, preview, configs, optout, count_ };
+enum class EdgeOutcome { hit, miss, revalidated, coalesced, stale, bypass, error, count_ };
+std::string_view to_string(EdgeKind k);
+std::string_view to_string(EdgeOutcome o);
 
 class Metrics {
 public:
@@ -110,6 +120,16 @@ public:
     void redis_memory(double used, double max, const std::string& policy, bool can_evict);
     void memory_guard_levels(double high, double low);
     void memory_guard_paused(bool paused);
+    void edge_request(EdgeKind k, EdgeOutcome o) {
+        edge_requests_[static_cast<std::size_t>(k)][static_cast<std::size_t>(o)]->Increment();
+    }
+    void edge_origin_request(EdgeKind k) { edge_origin_requests_[static_cast<std::size_t>(k)]->Increment(); }
+    void edge_origin_error(EdgeKind k) { edge_origin_errors_[static_cast<std::size_t>(k)]->Increment(); }
+    void edge_cache_state(double bytes, double objects) {
+        edge_cache_bytes_->Set(bytes);
+        edge_cache_objects_->Set(objects);
+    }
+    void edge_evicted(std::size_t n) { edge_evictions_->Increment(static_cast<double>(n)); }
 
     void set_ready(bool r) { ready_->Set(r ? 1 : 0); }
     void set_draining(bool d) { draining_->Set(d ? 1 : 0); }
@@ -193,6 +213,14 @@ private:
     prometheus::Gauge* guard_low_water_;
     prometheus::Gauge* guard_paused_;
     prometheus::Counter* guard_pauses_;
+    static constexpr std::size_t edge_kinds_ = static_cast<std::size_t>(EdgeKind::count_);
+    std::array<std::array<prometheus::Counter*, static_cast<std::size_t>(EdgeOutcome::count_)>, edge_kinds_>
+        edge_requests_{};
+    std::array<prometheus::Counter*, edge_kinds_> edge_origin_requests_{};
+    std::array<prometheus::Counter*, edge_kinds_> edge_origin_errors_{};
+    prometheus::Gauge* edge_cache_bytes_;
+    prometheus::Gauge* edge_cache_objects_;
+    prometheus::Counter* edge_evictions_;
     prometheus::Gauge* ready_;
     prometheus::Gauge* draining_;
     prometheus::Counter* cpu_seconds_;

@@ -75,18 +75,23 @@ expect 200 not-ui "GET /js/ hit" "$base/js/?idsite=1&rec=1&action_name=js-hit&_i
 # The tracker files are the gateway's too (404 until it has a tracker file configured).
 expect "200 404" not-ui "GET /matomo.js" "$base/matomo.js"
 expect "200 404" not-ui "GET /piwik.js" "$base/piwik.js"
+# So are the other public-edge paths (404 here: this gateway has no --matomo-origin).
+expect "200 404" not-ui "GET a Tag Manager container" "$base/js/container_AbCd1234.js"
+expect "200 404" not-ui "GET configs.php" "$base/plugins/HeatmapSessionRecording/configs.php?idsite=1&trackerid=abc123"
+expect "200 404" not-ui "GET the opt-out" "$base/index.php?module=CoreAdminHome&action=optOutJS&language=auto"
 # Everything else is Matomo's, JavaScript included.
 expect 200 ui "GET /index.php" "$base/index.php?module=CoreHome&action=index"
+expect 200 ui "GET /index.php, CoreAdminHome but not the opt-out" "$base/index.php?module=CoreAdminHome&action=generalSettings"
 expect 200 ui "GET a plugin's JavaScript" "$base/plugins/CoreHome/javascripts/piwikHelper.js"
 expect 200 ui "GET /jsx.js (not under /js/)" "$base/jsx.js"
 expect 200 ui "GET /matomo.php.bak" "$base/matomo.php.bak"
 
-# Exactly the five tracking-path requests reached the gateway.
+# Exactly the eight tracking and public-edge requests reached the gateway.
 metrics="$DEPLOY_DIR/metrics.txt"
 curl -fsS -o "$metrics" "http://127.0.0.1:$ADMIN_PORT/metrics"
 served="$(awk '/^matomo_gateway_http_requests_total\{/ && !/endpoint="admin"/ { n += $NF } END { print n + 0 }' "$metrics")"
-[ "$served" = 5 ] || deploy_fail "the gateway answered $served tracking-path requests, expected 5"
-echo "ok:   the gateway answered exactly the 5 tracking-path requests"
+[ "$served" = 8 ] || deploy_fail "the gateway answered $served tracking-path requests, expected 8"
+echo "ok:   the gateway answered exactly the 8 tracking and public-edge requests"
 
 # The three hits are in Redis, with the peer address and no proxy header.
 len="$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" llen trackingQueueV1)"

@@ -330,6 +330,29 @@ def main():
                 fail(s, "ServiceMonitor path is not /metrics")
             ok(s, "ServiceMonitor selects the metrics Service's admin port")
 
+    # 2b. The public edge: an origin and the Ingress that routes exactly the public paths to the gateway.
+    s = "public-edge"
+    docs, err = render(s, {"matomoOrigin": "http://matomo.matomo.svc:8080", "ingress": {"enabled": True}})
+    if docs is None:
+        fail(s, f"rendering failed: {err}")
+    else:
+        check_common(s, docs)
+        ing = one(s, docs, "Ingress")
+        if ing:
+            paths = ing["spec"]["rules"][0]["http"]["paths"]
+            got = sorted((p["path"], p["pathType"]) for p in paths)
+            want = sorted([("/matomo.php", "Exact"), ("/piwik.php", "Exact"), ("/matomo.js", "Exact"),
+                           ("/piwik.js", "Exact"), ("/index.php", "Exact"), ("/js/", "Prefix"),
+                           ("/plugins/HeatmapSessionRecording/configs.php", "Exact")])
+            if got != want:
+                fail(s, f"Ingress paths {got}, expected {want}")
+            elif any(p["backend"]["service"]["name"] != "mgw-matomo-gateway" or
+                     p["backend"]["service"]["port"]["number"] != 80 for p in paths):
+                fail(s, "an Ingress path does not lead to the tracking Service")
+            else:
+                ok(s, "the Ingress routes exactly the public paths to the gateway")
+        check_with_binary(s, docs, {}, {"matomo_origin": "http://matomo.matomo.svc:8080"})
+
     # 3. Everything on: password, token, autoscaling, dashboard, spool, trusted proxies, 4 queues.
     s = "everything"
     values = {

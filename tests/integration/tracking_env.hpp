@@ -61,6 +61,15 @@ public:
         return std::stoll(info.substr(pos + name.size() + 15));
     }
 
+    // One sample of the admin /metrics, e.g. metric("matomo_gateway_edge_cache_bytes") or
+    // metric("matomo_gateway_edge_requests_total{kind=\"tracker\",outcome=\"hit\"}"); 0 when absent.
+    double metric(const std::string& series) {
+        const auto body = send_admin("/metrics").body;
+        for (std::size_t pos = 0; (pos = body.find(series + " ", pos)) != std::string::npos; pos += series.size())
+            if (pos == 0 || body[pos - 1] == '\n') return std::stod(body.substr(pos + series.size() + 1));
+        return 0;
+    }
+
     RedisServer redis;
     GatewayProcess gateway;
 

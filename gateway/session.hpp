@@ -84,6 +84,7 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
+    std::string wire_;  // res_'s header bytes while they are written (reused: no allocation per hit)
     std::string peer_ip_;           // socket peer, or the PROXY header's source
     std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request

@@ -12,15 +12,18 @@
 #include "gateway/privacy.hpp"
 #include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
+#include "gateway/wire.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <ctime>
 
@@ -390,7 +393,11 @@ void BasicSession<Stream>::send() {
     shared_.metrics.request(endpoint_, res_.result_int(),
                             std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
-    http::async_write(stream_, res_, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
+    // Our own header bytes (gateway/wire.hpp), then the body as it is: no copy of a JS file.
+    serialize_header(res_, wire_);
+    const auto body = res_.body();
+    const std::array<net::const_buffer, 2> bufs{net::buffer(wire_), net::buffer(body.data(), body.size())};
+    net::async_write(stream_, bufs, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
 }
 
 template <class Stream>

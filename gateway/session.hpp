@@ -9,12 +9,14 @@
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
+#include "queue/sink.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -67,6 +69,7 @@ private:
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);
+    void on_set_stored(queue::WriteStatus s);
     void finish_tracking(bool ok, bool overloaded);
     void send();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -84,7 +87,10 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     Request req_;
     Response res_;
-    std::string wire_;  // res_'s header bytes while they are written (reused: no allocation per hit)
+    std::string wire_;    // res_'s header bytes while they are written (reused: no allocation per hit)
+    bool fixed_ = false;  // wire_ holds a whole fixed response (responses.hpp); res_ was not built
+    unsigned status_ = 0;
+    bool keep_alive_ = true;
     std::string peer_ip_;           // socket peer, or the PROXY header's source
     std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request
@@ -99,6 +105,11 @@ private:
     bool send_image_ = true;
     std::string queues_;  // queue ids of this request, for the access log
     std::vector<std::string> set_cookies_;
+    // The sets of the current request on their way to the sink (see handle_tracking).
+    std::atomic<std::size_t> sets_remaining_{0};
+    std::atomic<bool> sets_failed_{false};
+    std::atomic<bool> sets_overloaded_{false};
+    std::shared_ptr<BasicSession> self_until_stored_;
 };
 
 using Session = BasicSession<boost::beast::tcp_stream>;

@@ -5,11 +5,15 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <atomic>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <random>
 #include <string>
+
+#include <unistd.h>
 
 namespace mgw::gateway {
 namespace {
@@ -23,16 +27,42 @@ int level_rank(std::string_view level) {
 
 std::atomic<int> min_level{1};
 
+// The second's text is formatted once per second and thread; a line only adds the milliseconds.
 void append_time(std::string& out) {
     auto now = std::chrono::system_clock::now();
     auto secs = std::chrono::system_clock::to_time_t(now);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[40];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += static_cast<std::size_t>(std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms)));
-    out.append(buf, n);
+    thread_local std::time_t cached_at = -1;
+    thread_local char text[32];
+    thread_local std::size_t len = 0;
+    if (secs != cached_at) {
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        len = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_at = secs;
+    }
+    out.append(text, len);
+    const char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                          static_cast<char>('0' + ms % 10), 'Z'};
+    out.append(frac, sizeof frac);
+}
+
+template <class T>
+void append_number(std::string& out, T value) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+}
+
+// The masked form of the last address logged on this thread: a keep-alive client's hits share it.
+std::string_view masked_ip_cached(std::string_view ip) {
+    thread_local std::string last_ip;
+    thread_local std::string last_masked;
+    if (ip != last_ip || last_masked.empty()) {
+        last_ip.assign(ip);
+        last_masked = mask_ip_for_log(ip);
+    }
+    return last_masked;
 }
 
 bool sampled(double rate) {
@@ -48,22 +78,41 @@ void emit(std::string& line) {
     std::fflush(stdout);
 }
 
+// An access line goes out with one write(2), without stdio's lock and buffer (every other line is
+// flushed at once, so the two never mix within a line).
+void emit_access(std::string& line) {
+    line.push_back('\n');
+    const char* p = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        const ssize_t n = ::write(STDOUT_FILENO, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // stdout gone: the log is lost, the hit is not
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    for (unsigned char c : s) {
+    std::size_t plain = 0;  // start of the run of characters that need no escape
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
+        out.append(s.data() + plain, i - plain);
+        plain = i + 1;
         if (c == '"' || c == '\\') {
             out.push_back('\\');
             out.push_back(static_cast<char>(c));
-        } else if (c < 0x20 || c == 0x7f) {
+        } else {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
             out += buf;
-        } else {
-            out.push_back(static_cast<char>(c));
         }
     }
+    out.append(s.data() + plain, s.size() - plain);
     out.push_back('"');
 }
 
@@ -91,14 +140,16 @@ void access_log(const AccessRecord& r, double sample_rate) {
     append_json_string(line, r.method);
     line += ",\"path\":";
     append_json_string(line, r.target.substr(0, r.target.find('?')));
-    line += ",\"status\":" + std::to_string(r.status);
-    line += ",\"bytes\":" + std::to_string(r.bytes);
-    char dur[32];
-    std::snprintf(dur, sizeof dur, "%.6f", r.seconds);
+    line += ",\"status\":";
+    append_number(line, r.status);
+    line += ",\"bytes\":";
+    append_number(line, r.bytes);
     line += ",\"duration\":";
-    line += dur;
+    char dur[32];
+    auto d = std::to_chars(dur, dur + sizeof dur, r.seconds, std::chars_format::fixed, 6);
+    line.append(dur, d.ptr);
     line += ",\"client_ip\":";
-    append_json_string(line, mask_ip_for_log(r.client_ip));
+    append_json_string(line, masked_ip_cached(r.client_ip));
     line += ",\"outcome\":";
     append_json_string(line, r.outcome);
     if (!r.reason.empty()) {
@@ -110,7 +161,7 @@ void access_log(const AccessRecord& r, double sample_rate) {
         append_json_string(line, r.queues);
     }
     line.push_back('}');
-    emit(line);
+    emit_access(line);
 }
 
 void set_log_level(std::string_view level) { min_level = level_rank(level); }

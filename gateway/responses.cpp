@@ -3,6 +3,8 @@
 // re-sends a POSTed hit as an image. Content-Encoding: none is omitted (deviation D4).
 #include "gateway/responses.hpp"
 
+#include "gateway/wire.hpp"
+
 #include <boost/beast/http/field.hpp>
 
 #include <chrono>
@@ -122,6 +124,28 @@ void respond_tracking_failure(Response& res, const ResponseContext& c, unsigned 
         set_body(res, c, {});
     }
     if (status == 503) res.set(http::field::retry_after, std::to_string(retry_after_seconds));
+}
+
+std::string_view fixed_tracking_response(bool gif) {
+    thread_local std::string date;
+    thread_local std::string bytes[2];
+    const std::string_view now = http_date();
+    if (now != date) {
+        date.assign(now);
+        Request req;
+        req.method(http::verb::get);
+        req.version(11);
+        req.keep_alive(true);
+        const ResponseContext ctx{req, true, false, nullptr};
+        for (int i = 0; i < 2; ++i) {
+            Response res;
+            if (i == 1) respond_gif(res, ctx);
+            else respond_no_content(res, ctx);
+            serialize_header(res, bytes[i]);
+            bytes[i].append(res.body().data(), res.body().size());
+        }
+    }
+    return bytes[gif ? 1 : 0];
 }
 
 }  // namespace mgw::gateway

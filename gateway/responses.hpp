@@ -35,6 +35,11 @@ void respond_error(Response& res, const ResponseContext& c, unsigned status, std
 void respond_tracking_failure(Response& res, const ResponseContext& c, unsigned status, bool send_image,
                               unsigned retry_after_seconds);
 
+// The whole bytes (header and body) of respond_gif (gif) or respond_no_content for a keep-alive
+// HTTP/1.1 GET when no cors_domains are configured: the answer to almost every hit. Built with the
+// functions above once per second and thread (the Date changes), so they are the same bytes.
+std::string_view fixed_tracking_response(bool gif);
+
 // The cached Date header value (refreshed at most once a second per thread).
 std::string_view http_date();
 

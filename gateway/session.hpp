@@ -11,12 +11,14 @@
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"
+#include "queue/sink.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -71,6 +73,7 @@ private:
     void handle_tracking(const ResponseContext& ctx);
     void handle_public(const ResponseContext& ctx, metrics::Endpoint endpoint);
     void finish_public(edge::Reply reply);
+    void on_set_stored(queue::WriteStatus s);
     void finish_tracking(bool ok, bool overloaded);
     void send();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
@@ -91,6 +94,10 @@ private:
     std::optional<RequestParser> parser_;
     Request req_;
     Response res_;
+    std::string wire_;    // res_'s header bytes while they are written (reused: no allocation per hit)
+    bool fixed_ = false;  // wire_ holds a whole fixed response (responses.hpp); res_ was not built
+    unsigned status_ = 0;
+    bool keep_alive_ = true;
     std::string peer_ip_;           // socket peer, or the PROXY header's source
     std::string client_ip_;         // resolved for the current request (trusted proxy headers)
     bool idle_ = true;              // waiting for the first byte of a next request
@@ -107,6 +114,11 @@ private:
     std::vector<std::string> set_cookies_;
     // Keeps a public-edge answer's body (a cached object) alive until it is written.
     std::shared_ptr<const void> body_owner_;
+    // The sets of the current request on their way to the sink (see handle_tracking).
+    std::atomic<std::size_t> sets_remaining_{0};
+    std::atomic<bool> sets_failed_{false};
+    std::atomic<bool> sets_overloaded_{false};
+    std::shared_ptr<BasicSession> self_until_stored_;
 };
 
 using Session = BasicSession<boost::beast::tcp_stream>;

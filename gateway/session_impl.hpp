@@ -12,15 +12,18 @@
 #include "gateway/privacy.hpp"
 #include "gateway/proxy_protocol.hpp"
 #include "gateway/tracking.hpp"
+#include "gateway/wire.hpp"
 #include "metrics/metrics.hpp"
 #include "queue/sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <atomic>
 #include <ctime>
 
@@ -360,34 +363,37 @@ void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
     send_image_ = r.send_image;
     set_cookies_ = std::move(r.set_cookies);
     if (r.rejected_hits) shared_.metrics.hit_rejected(reason_, r.rejected_hits);
-    struct Pending {
-        std::atomic<std::size_t> remaining;
-        std::atomic<bool> failed{false};
-        std::atomic<bool> overloaded{false};
-    };
     if (r.sets.empty()) {
         // Do-Not-Track: answered as a queued hit would be, nothing stored.
         outcome_ = "dropped";
         shared_.metrics.hit_rejected(reason_);
         return finish_tracking(true, false);
     }
-    auto pending = std::make_shared<Pending>();
-    pending->remaining = r.sets.size();
     for (auto& set : r.sets) {
         if (!queues_.empty()) queues_.push_back(',');
         queues_ += std::to_string(set.queue_id);
     }
-    for (auto& set : r.sets) {
-        shared_.writer.submit(
-            std::move(set.key), std::move(set.value), [self = this->shared_from_this(), pending](queue::WriteStatus s) {
-                if (s == queue::WriteStatus::overloaded) pending->overloaded = true;
-                if (s != queue::WriteStatus::ok) pending->failed = true;
-                if (--pending->remaining == 0) {
-                    net::post(self->stream_.get_executor(),
-                              [self, pending] { self->finish_tracking(!pending->failed, pending->overloaded); });
-                }
-            });
-    }
+    // One request at a time per session, so the acknowledgements' state lives in the session. The
+    // sink calls every ack exactly once; until the last one the session holds itself alive, and the
+    // ack captures only `this`, which std::function stores without a heap allocation.
+    sets_remaining_ = r.sets.size();
+    sets_failed_ = false;
+    sets_overloaded_ = false;
+    self_until_stored_ = this->shared_from_this();
+    for (auto& set : r.sets)
+        shared_.writer.submit(std::move(set.key), std::move(set.value),
+                              [this](queue::WriteStatus s) { on_set_stored(s); });
+}
+
+// On the sink's executor (or inline from submit); the last acknowledgement answers on ours.
+template <class Stream>
+void BasicSession<Stream>::on_set_stored(queue::WriteStatus s) {
+    if (s == queue::WriteStatus::overloaded) sets_overloaded_ = true;
+    if (s != queue::WriteStatus::ok) sets_failed_ = true;
+    if (--sets_remaining_ != 0) return;
+    net::post(stream_.get_executor(), [self = std::move(self_until_stored_)] {
+        self->finish_tracking(!self->sets_failed_, self->sets_overloaded_);
+    });
 }
 
 template <class Stream>
@@ -398,6 +404,15 @@ void BasicSession<Stream>::finish_tracking(bool ok, bool overloaded) {
     if (ok) {
         if (outcome_.empty()) outcome_ = "queued";
         shared_.metrics.hits_queued(hits_);
+        if (method == http::verb::get && req_.version() == 11 && req_.keep_alive() && set_cookies_.empty() &&
+            shared_.opts.tracking.cors_domains.empty() && !shared_.draining) {
+            // The usual answer, its bytes ready (responses.hpp); res_ is not built.
+            wire_.assign(fixed_tracking_response(send_image_));
+            status_ = send_image_ ? 200 : 204;
+            keep_alive_ = true;
+            fixed_ = true;
+            return send();
+        }
         if (send_image_) respond_gif(res_, ctx);
         else respond_no_content(res_, ctx);
         for (const auto& c : set_cookies_) res_.insert(http::field::set_cookie, c);
@@ -420,12 +435,20 @@ void BasicSession<Stream>::finish_tracking(bool ok, bool overloaded) {
 
 template <class Stream>
 void BasicSession<Stream>::send() {
-    if (shared_.draining) res_.keep_alive(false);
+    if (!fixed_) {
+        if (shared_.draining) res_.keep_alive(false);
+        status_ = res_.result_int();
+        keep_alive_ = res_.keep_alive();
+        // Our own header bytes (gateway/wire.hpp), then the body as it is: no copy of a JS file.
+        serialize_header(res_, wire_);
+    }
     // Counted before the write, so a client that has its answer also finds it in /metrics.
-    shared_.metrics.request(endpoint_, res_.result_int(),
+    shared_.metrics.request(endpoint_, status_,
                             std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
-    http::async_write(stream_, res_, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
+    const auto body = fixed_ ? Response::body_type::value_type{} : res_.body();
+    const std::array<net::const_buffer, 2> bufs{net::buffer(wire_), net::buffer(body.data(), body.size())};
+    net::async_write(stream_, bufs, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
 }
 
 template <class Stream>
@@ -440,13 +463,14 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
         shared_.metrics.write_timeout();
     }
     if (shared_.opts.server.access_log) {
-        AccessRecord rec{req_.method_string(), req_.target(), res_.result_int(), bytes,  secs,
-                         client_ip_,           outcome_,      reason_,           queues_};
+        AccessRecord rec{req_.method_string(), req_.target(), status_, bytes,  secs,
+                         client_ip_,           outcome_,      reason_, queues_};
         access_log(rec, shared_.opts.server.access_log_sample);
     }
     body_owner_.reset();
     if (ec) return close();
-    if (!res_.keep_alive()) return close();
+    fixed_ = false;
+    if (!keep_alive_) return close();
     req_ = Request{};
     do_read();
 }

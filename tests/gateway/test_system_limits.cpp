@@ -83,7 +83,7 @@ TEST_CASE("cgroup v1: the cpu controller's cfs quota, whichever way the controll
     CHECK(cgroup_cpu_quota("3:cpu:/\n", other.path) == 3.0);
 }
 
-TEST_CASE("--threads: configured wins; 0 takes the quota rounded up, at least 1, at most the cores") {
+TEST_CASE("io threads: a configured count wins, 0 takes the quota rounded up, at least 1, at most the cores") {
     using mgw::gateway::io_threads;
     CHECK(io_threads(3, 1.0, 64) == 3);
     CHECK(io_threads(0, 1.0, 64) == 1);

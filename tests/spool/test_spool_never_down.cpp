@@ -118,7 +118,7 @@ TEST_CASE("spool hygiene: a replayed segment is removed at start, one still wait
     CHECK(left[2].record.value == "b2");
 }
 
-TEST_CASE("spool: a set at the record limit is taken and read back whole; one byte more is refused before any ack") {
+TEST_CASE("spool: a set at the record limit is taken and read back whole, one byte more is refused before any ack") {
     const std::string key = "trackingQueueV1_3";
     const std::size_t fixed = 8 + 2;  // spooled-at and key length in the payload
     std::string value(max_record_payload - fixed - key.size(), 'v');
@@ -164,7 +164,7 @@ TEST_CASE("spool: a set at the record limit is taken and read back whole; one by
     CHECK(back[0].record.value == value);
 }
 
-TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes; over it appends are refused") {
+TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes, over it appends are refused") {
     TempDir tmp;
     auto opts = options_for(tmp.path);
     opts.max_pending_bytes = 64 * 1024;
@@ -194,7 +194,7 @@ TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes;
     CHECK(spool.pending_bytes() == 0);
 }
 
-TEST_CASE("spool: a directory holding source files is refused; the default directory is absolute") {
+TEST_CASE("spool: a directory holding source files is refused, the default directory is absolute") {
     TempDir tmp;
     auto opts = options_for(tmp.path);
     fs::create_directories(opts.dir);

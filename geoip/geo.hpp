@@ -46,7 +46,6 @@ public:
     std::optional<GeoResult> lookup(std::string_view ip) const;
 
     const std::string& database_type() const { return type_; }
-    std::uint64_t build_epoch() const { return build_epoch_; }
 
 private:
     GeoDatabase() = default;
@@ -57,7 +56,6 @@ private:
     enum Schema : int { unknown, nested, flat };
     mutable std::atomic<int> schema_{unknown};
     std::string type_;
-    std::uint64_t build_epoch_ = 0;
 };
 
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 character.
@@ -67,11 +65,6 @@ std::string utf8_truncate(std::string_view s, std::size_t max_bytes);
 std::string format_coordinate(double v);
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
-
-// Option B (spec 6.4): the env.server entries mod_maxminddb would set, for Matomo's geoip2server
-// provider. MM_COUNTRY_CODE is upper case as the Apache module gives it (Matomo lower-cases it).
-// Only the fields the result has; empty for an empty result.
-NameValues geo_server_vars(const GeoResult& r);
 
 // Option A (spec 6.3 "Gateway MUST send"): country, region, city, lat, long hit parameters.
 // Only the fields the result has.

@@ -191,19 +191,13 @@ TEST_CASE("geo: the @ip-location-db flat schema is read") {
     CHECK_FALSE(db->lookup("8.8.8.8"));
 }
 
-TEST_CASE("spec 6.4: MM_* server variables for the geoip2server provider") {
-    auto r = open_db(test_databases().city())->lookup("203.0.114.9");
-    REQUIRE(r);
-    CHECK(as_map(geo_server_vars(*r)) == std::map<std::string, std::string>{{"MM_COUNTRY_CODE", "DE"},
-                                                                            {"MM_REGION_CODE", "BY"},
-                                                                            {"MM_CITY_NAME", "München"},
-                                                                            {"MM_LATITUDE", "48.137"},
-                                                                            {"MM_LONGITUDE", "11.576"}});
-    CHECK(geo_server_vars(GeoResult{}).empty());
+TEST_CASE("spec 6.3: override parameters only for the fields a result has") {
     CHECK(geo_override_params(GeoResult{}).empty());
     GeoResult half;
     half.latitude = 1.0;  // one coordinate alone is never sent
-    CHECK(geo_server_vars(half).empty());
+    CHECK(geo_override_params(half).empty());
+    half.country = "de";
+    CHECK(as_map(geo_override_params(half)) == std::map<std::string, std::string>{{"country", "de"}});
 }
 
 TEST_CASE("geo: utf8_truncate never splits a character") {

@@ -128,7 +128,7 @@ TEST_CASE("per-hit pieces") {
         return out.size();
     };
     BENCHMARK("queue choice, visitor id, 16 queues") {
-        return mgw::queue::choose_queue(hit, "203.0.113.0", "", choice);
+        return *mgw::queue::choose_queue(hit, "203.0.113.0", "", true, choice);
     };
     BENCHMARK("encode_json, one-hit request set") { return mgw::queue::encode_json(set).size(); };
     for (int level = 0; level <= 9; ++level) {

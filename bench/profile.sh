@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a hit costs, deterministically (unlike timings on a shared machine): runs the gateway under
 # `valgrind --tool=callgrind` twice with a private redis-server, once serving HITS single GET
-# pageviews (matomo-loadgen, open loop, keep-alive, verified against Redis) and once serving none,
-# and prints
+# pageviews (matomo-loadgen, one keep-alive connection, closed loop, verified against Redis) and once
+# serving none, and prints
 #   instructions per hit = (user-space instructions of the run with HITS - of the run with 0) / HITS
 #   allocations per hit  = (malloc/calloc/realloc calls of the run with HITS - of the run with 0) / HITS
 # so start-up and shutdown cancel out. The gateway runs in its default configuration (access log on,
@@ -59,9 +59,11 @@ run_once() {
             --verify-redis "redis://127.0.0.1:$REDIS_PORT/0" >"$TMP/loadgen.txt"
         grep -E 'requests|redis' "$TMP/loadgen.txt" | sed 's/^/  loadgen: /'
         # The run only counts when every hit was answered 2xx and Redis holds each of them.
-        grep -q "requests *$hits sent, $hits completed, $hits 2xx" "$TMP/loadgen.txt" &&
-            grep -q "queued $hits (.*0 undecodable): OK" "$TMP/loadgen.txt" ||
-            { echo "profile: not every hit was stored" >&2; exit 1; }
+        if ! grep -q "requests *$hits sent, $hits completed, $hits 2xx" "$TMP/loadgen.txt" ||
+            ! grep -q "queued $hits (.*0 undecodable): OK" "$TMP/loadgen.txt"; then
+            echo "profile: not every hit was stored" >&2
+            exit 1
+        fi
     fi
     stop_pid "$VG_PID" TERM 600
     VG_PID=''

@@ -33,7 +33,6 @@ std::shared_ptr<const GeoDatabase> GeoDatabase::open(const std::string& path, st
     }
     auto db = std::shared_ptr<GeoDatabase>(new GeoDatabase());
     db->type_ = h->mmdb.metadata.database_type ? h->mmdb.metadata.database_type : "";
-    db->build_epoch_ = h->mmdb.metadata.build_epoch;
     db->handle_ = std::move(h);
     return db;
 }
@@ -205,18 +204,6 @@ std::string format_coordinate(double v) {
     if (s.back() == '.') s.pop_back();
     if (s == "-0") s = "0";
     return s;
-}
-
-NameValues geo_server_vars(const GeoResult& r) {
-    NameValues out;
-    if (!r.country.empty()) out.emplace_back("MM_COUNTRY_CODE", std::string{upper(r.country[0]), upper(r.country[1])});
-    if (!r.region.empty()) out.emplace_back("MM_REGION_CODE", r.region);
-    if (!r.city.empty()) out.emplace_back("MM_CITY_NAME", r.city);
-    if (r.latitude && r.longitude) {
-        out.emplace_back("MM_LATITUDE", format_coordinate(*r.latitude));
-        out.emplace_back("MM_LONGITUDE", format_coordinate(*r.longitude));
-    }
-    return out;
 }
 
 NameValues geo_override_params(const GeoResult& r) {

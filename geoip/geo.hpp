@@ -1,6 +1,6 @@
 // City lookups in a MaxMind DB file through libmaxminddb, memory-mapped, and the two ways the result
-// reaches Matomo (Option A override parameters, Option B MM_* server variables: docs/wire-format.md, "Geolocation"). Results are already
-// in the form Matomo stores (checklist item 17).
+// reaches Matomo (spec 6.3 override parameters, spec 6.4 MM_* server variables). Results are already
+// in the form Matomo stores (spec 6.1, item 17).
 //
 // Two record schemas are read:
 //  * nested, as GeoIP2/GeoLite2 City and DB-IP City (Lite) write it: country.iso_code,
@@ -46,7 +46,6 @@ public:
     std::optional<GeoResult> lookup(std::string_view ip) const;
 
     const std::string& database_type() const { return type_; }
-    std::uint64_t build_epoch() const { return build_epoch_; }
 
 private:
     GeoDatabase() = default;
@@ -57,7 +56,6 @@ private:
     enum Schema : int { unknown, nested, flat };
     mutable std::atomic<int> schema_{unknown};
     std::string type_;
-    std::uint64_t build_epoch_ = 0;
 };
 
 // Cuts `s` to at most `max_bytes` without splitting a UTF-8 character.
@@ -67,11 +65,6 @@ std::string utf8_truncate(std::string_view s, std::size_t max_bytes);
 std::string format_coordinate(double v);
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
-
-// Option B (docs/wire-format.md): the env.server entries mod_maxminddb would set, for Matomo's geoip2server
-// provider. MM_COUNTRY_CODE is upper case as the Apache module gives it (Matomo lower-cases it).
-// Only the fields the result has; empty for an empty result.
-NameValues geo_server_vars(const GeoResult& r);
 
 // Option A (docs/wire-format.md), in Matomo's normalised form: country, region, city, lat, long hit parameters.
 // Only the fields the result has.

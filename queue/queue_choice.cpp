@@ -131,11 +131,18 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues) {
     return n % queues;
 }
 
-unsigned choose_queue(const boost::json::object& hit, std::string_view ip, std::string_view third_party_cookie_value,
-                      const QueueChoiceOptions& opts) {
-    if (opts.queues <= 1) return 0;
+std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string_view remote_addr,
+                                     std::string_view third_party_cookie_value, bool has_token,
+                                     const QueueChoiceOptions& opts) {
     if (auto key = visitor_key(hit, third_party_cookie_value, opts)) return queue_from_key(*key, opts.queues);
-    return queue_from_key(md5_hex(ip), opts.queues);
+    auto cip = param_string(hit, "cip");
+    if (cip && !php::php_empty(*cip)) {
+        // Stock authenticates cip at the edge when it needs the IP for the queue; without any
+        // token that fails with 400 and nothing of the request is queued (spec 3.3).
+        if (!has_token) return std::nullopt;
+        return opts.queues <= 1 ? 0 : queue_from_key(md5_hex(*cip), opts.queues);
+    }
+    return opts.queues <= 1 ? 0 : queue_from_key(md5_hex(remote_addr), opts.queues);
 }
 
 std::string queue_key(unsigned queue_id) {

@@ -277,6 +277,11 @@ NOTES="$(nproc) CPUs ($CPU_MODEL), $(uname -r); loadavg before/after the runs: $
         if ((i < REPEAT)); then pairs+='; '; fi
     done
     echo "Closed-loop pairs (gateway / nginx hits/s, run one after the other): $pairs."
+    # The acceptance figure of docs/performance.md: what a hit costs the gateway and its Redis together
+    # against what a request costs nginx, from the two runs of the median pair.
+    gw_cpu=$(IFS='|' read -r _ _ c _ <"$RESULTS_DIR/$MEDIAN_GW.row"; awk -v c="$c" 'BEGIN {n = split(c, p, " [+] "); s = 0; for (i = 1; i <= n; i++) s += p[i]; printf "%.2f", s}')
+    nginx_cpu=$(IFS='|' read -r _ _ c _ <"$RESULTS_DIR/$MEDIAN_NGINX.row"; echo "$c")
+    echo "CPU s per 100,000 hits in the median pair: gateway + Redis $gw_cpu, nginx $nginx_cpu ($(awk -v g="$gw_cpu" -v n="$nginx_cpu" 'BEGIN {if (n > 0) printf "%.1f", g / n; else print "-"}') times nginx's)."
     echo "Load generator CPU per 100k requests in the median pair: $(jq -r '.loadgen_cpu_s / .requests.completed * 100000 * 100 | round / 100' "$RESULTS_DIR/$MEDIAN_NGINX.json") s against nginx, $(jq -r '.loadgen_cpu_s / .requests.completed * 100000 * 100 | round / 100' "$RESULTS_DIR/$MEDIAN_GW.json") s against the gateway."
     verified=$(cat "$RESULTS_DIR"/*gateway*.json | jq -s '[.[] | select(.redis.match == true)] | length')
     echo "Acknowledged = queued in $verified of $(find "$RESULTS_DIR" -name '*gateway*.json' | wc -l) gateway runs."

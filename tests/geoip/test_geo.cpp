@@ -1,5 +1,5 @@
-// Geo lookups against databases written by make_test_mmdb.pl: checklist item 17 formatting, both
-// record schemas, Option A parameters and Option B MM_* variables (docs/wire-format.md, "Geolocation").
+// Geo lookups against databases written by make_test_mmdb.pl: item 17 formatting (spec 6.3), both
+// record schemas, Option A parameters and Option B MM_* variables (spec 6.4), issue 6 acceptance 2.
 #include "geoip/geo.hpp"
 #include "support/mmdb_fixture.hpp"
 
@@ -60,7 +60,7 @@ void check_item17(const NameValues& params) {
 
 }  // namespace
 
-TEST_CASE("geo: a GeoIP2 City record becomes country, region, city, lat, long") {
+TEST_CASE("issue 6 acceptance 2: a GeoIP2 City record becomes country, region, city, lat, long") {
     auto db = open_db(test_databases().city());
     CHECK(db->database_type() == "GeoIP2-City");
     auto r = db->lookup("203.0.114.9");
@@ -147,7 +147,7 @@ TEST_CASE("item 17: coordinates are rounded to 3 decimals and never -0") {
     CHECK(format_coordinate(-0.0004) == "0");
 }
 
-TEST_CASE("geo: an unknown IP gives no geo result") {
+TEST_CASE("issue 6 acceptance 2: an unknown IP gives no geo result") {
     auto db = open_db(test_databases().city());
     for (std::string_view ip : {"8.8.8.8", "2001:db8:9::1", "10.0.0.1", "::1"}) {
         INFO(ip);
@@ -191,19 +191,13 @@ TEST_CASE("geo: the @ip-location-db flat schema is read") {
     CHECK_FALSE(db->lookup("8.8.8.8"));
 }
 
-TEST_CASE("geo Option B: MM_* server variables for the geoip2server provider") {
-    auto r = open_db(test_databases().city())->lookup("203.0.114.9");
-    REQUIRE(r);
-    CHECK(as_map(geo_server_vars(*r)) == std::map<std::string, std::string>{{"MM_COUNTRY_CODE", "DE"},
-                                                                            {"MM_REGION_CODE", "BY"},
-                                                                            {"MM_CITY_NAME", "München"},
-                                                                            {"MM_LATITUDE", "48.137"},
-                                                                            {"MM_LONGITUDE", "11.576"}});
-    CHECK(geo_server_vars(GeoResult{}).empty());
+TEST_CASE("geo Option A: override parameters only for the fields a result has") {
     CHECK(geo_override_params(GeoResult{}).empty());
     GeoResult half;
     half.latitude = 1.0;  // one coordinate alone is never sent
-    CHECK(geo_server_vars(half).empty());
+    CHECK(geo_override_params(half).empty());
+    half.country = "de";
+    CHECK(as_map(geo_override_params(half)) == std::map<std::string, std::string>{{"country", "de"}});
 }
 
 TEST_CASE("geo: utf8_truncate never splits a character") {

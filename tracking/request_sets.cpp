@@ -1,0 +1,106 @@
+#include "tracking/request_sets.hpp"
+
+#include "php/php.hpp"
+#include "queue/compressor.hpp"
+#include "queue/queue_choice.hpp"
+#include "queue/request_set.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace mgw::tracking {
+namespace {
+
+// Request headers the worker consults (spec 2.6), copied as HTTP_* keys. Everything else, and in
+// particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
+constexpr std::array<std::string_view, 9> kCopiedHeaders = {"User-Agent",      "Accept-Language", "Referer", "DNT",
+                                                            "X-Do-Not-Track",  "X-Purpose",       "X-Moz",   "Via",
+                                                            "X-Requested-With"};
+
+bool copied(std::string_view name) {
+    if (name.size() >= 9 && iequals(name.substr(0, 9), "Sec-CH-UA")) return true;
+    return std::any_of(kCopiedHeaders.begin(), kCopiedHeaders.end(), [&](auto h) { return iequals(name, h); });
+}
+
+std::string php_server_key(std::string_view header) {
+    std::string key = "HTTP_";
+    for (char c : header) key.push_back(c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
+    return key;
+}
+
+}  // namespace
+
+NameValues build_server_env(const RequestView& req, std::string_view remote_addr) {
+    NameValues env;
+    env.reserve(8);
+    env.emplace_back("REMOTE_ADDR", std::string(remote_addr));
+    env.emplace_back("REQUEST_METHOD", std::string(req.method));
+    for (const auto& f : req.headers) {
+        if (!copied(f.name)) continue;
+        std::string key = php_server_key(f.name);
+        std::string value(f.value);
+        php::scrub_utf8(value);
+        // Repeated headers are joined as the web server does before PHP sees them.
+        auto existing = std::find_if(env.begin(), env.end(), [&](auto& kv) { return kv.first == key; });
+        if (existing != env.end()) existing->second += ", " + value;
+        else env.emplace_back(std::move(key), std::move(value));
+    }
+    return env;
+}
+
+RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts) {
+    boost::json::object cookies;
+    for (const auto& f : req.headers)
+        if (iequals(f.name, "Cookie")) php::parse_cookies(f.value, cookies, opts.parse_limits);
+    RequestCookies out;
+    for (const auto& name : {opts.ignore_cookie_name, opts.third_party_cookie_name}) {
+        if (auto it = cookies.find(name); it != cookies.end() && it->value().is_string()) {
+            out.kept.emplace_back(name, std::string(it->value().get_string()));
+            if (name == opts.third_party_cookie_name) out.third_party = it->value().get_string();
+        }
+    }
+    if (!opts.queue.third_party_cookie) out.third_party.clear();
+    out.has_ignore_cookie = cookies.find(opts.ignore_cookie_name) != cookies.end();
+    return out;
+}
+
+SetGrouper::SetGrouper(unsigned queues) : queues_(queues > 0 ? queues : 1), slot_of_(2 * queues_, UINT32_MAX) {}
+
+void SetGrouper::add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone) {
+    if (alone) {
+        groups_.push_back(Group{queue, by_gateway, {}});
+        groups_.back().hits.push_back(std::move(hit));
+        return;
+    }
+    const std::size_t slot = queue + (by_gateway ? queues_ : 0);
+    if (slot_of_[slot] == UINT32_MAX) {
+        slot_of_[slot] = static_cast<unsigned>(groups_.size());
+        groups_.push_back(Group{queue, by_gateway, {}});
+    }
+    groups_[slot_of_[slot]].hits.push_back(std::move(hit));
+}
+
+std::vector<OutgoingSet> encode_sets(std::vector<Group>& groups, SetEnvelope& envelope, int level) {
+    std::vector<OutgoingSet> out;
+    out.reserve(groups.size());
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const bool last = i + 1 == groups.size();
+        queue::RequestSet set;
+        set.requests = std::move(groups[i].hits);
+        // The last set takes the shared parts instead of a copy (one set per request is the rule).
+        set.server = last ? std::move(envelope.server) : envelope.server;
+        set.cookies = last ? std::move(envelope.cookies) : envelope.cookies;
+        set.token_auth = groups[i].by_gateway ? std::optional<std::string>(*envelope.gateway_token) : envelope.token;
+        set.time = envelope.time;
+        OutgoingSet o;
+        o.queue_id = groups[i].queue;
+        o.key = queue::queue_key(groups[i].queue);
+        o.hits = set.requests.size();
+        o.value = queue::compress_value(queue::encode_json(set), level);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+}  // namespace mgw::tracking

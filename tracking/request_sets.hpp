@@ -1,0 +1,72 @@
+// Stage 3 of the tracking rules: what a request's sets share (env.server, env.cookie), grouping the
+// queued hits into sets, and the sets' bytes (spec 2.4, 2.6, 2.3).
+#pragma once
+
+#include "gateway/options.hpp"
+#include "tracking/request_view.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mgw::tracking {
+
+using NameValues = std::vector<std::pair<std::string, std::string>>;
+
+// The env.server entries the worker reads (spec 2.6), from the request headers plus REMOTE_ADDR and
+// REQUEST_METHOD. Proxy headers are never copied (spec 5.4 item 3).
+NameValues build_server_env(const RequestView& req, std::string_view remote_addr);
+
+// The cookies the worker reads (spec 2.6); other first-party cookies stay out of Redis (privacy).
+struct RequestCookies {
+    NameValues kept;                 // env.cookie: the ignore cookie and the third-party id cookie
+    std::string third_party;         // the third-party id cookie's value, empty unless that mode is on
+    bool has_ignore_cookie = false;  // the visitor opted out (no Set-Cookie for them)
+};
+RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts);
+
+// One request set in the making.
+struct Group {
+    unsigned queue = 0;
+    bool by_gateway = false;  // authorised by the gateway's token, not the request's
+    std::vector<boost::json::object> hits;
+};
+
+// Groups hits per queue in order of first appearance. Gateway-authorised and client-authorised hits
+// never share a set (spec 7.2 rule 3); a hit the worker would throw on travels alone (deviation D3).
+class SetGrouper {
+public:
+    explicit SetGrouper(unsigned queues);
+    void add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone);
+    std::vector<Group>& groups() { return groups_; }
+
+private:
+    std::size_t queues_;
+    std::vector<unsigned> slot_of_;  // (queue, token owner) -> index in groups_
+    std::vector<Group> groups_;
+};
+
+struct OutgoingSet {
+    unsigned queue_id = 0;
+    std::string key;    // trackingQueueV1[_N]
+    std::string value;  // compressed (or plain) request-set JSON
+    std::size_t hits = 0;
+};
+
+// What every set of the request carries besides its hits.
+struct SetEnvelope {
+    NameValues server;
+    NameValues cookies;
+    std::optional<std::string> token;            // the request's token_auth (nullopt: JSON false)
+    const std::string* gateway_token = nullptr;  // for sets authorised by the gateway
+    std::int64_t time = 0;
+};
+
+// Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
+std::vector<OutgoingSet> encode_sets(std::vector<Group>& groups, SetEnvelope& envelope, int level);
+
+}  // namespace mgw::tracking

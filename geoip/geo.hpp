@@ -1,6 +1,6 @@
 // City lookups in a MaxMind DB file through libmaxminddb, memory-mapped, and the two ways the result
-// reaches Matomo (spec 6.3 override parameters, spec 6.4 MM_* server variables). Results are already
-// in the form Matomo stores (spec 6.1, item 17).
+// reaches Matomo (Option A override parameters, Option B MM_* server variables: docs/wire-format.md,
+// "Geolocation"). Results are already in the form Matomo stores (checklist item 17).
 //
 // Two record schemas are read:
 //  * nested, as GeoIP2/GeoLite2 City and DB-IP City (Lite) write it: country.iso_code,

@@ -138,7 +138,7 @@ std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string
     auto cip = param_string(hit, "cip");
     if (cip && !php::php_empty(*cip)) {
         // Stock authenticates cip at the edge when it needs the IP for the queue; without any
-        // token that fails with 400 and nothing of the request is queued (spec 3.3).
+        // token that fails with 400 and nothing of the request is queued (docs/wire-format.md: "Queue choice").
         if (!has_token) return std::nullopt;
         return opts.queues <= 1 ? 0 : queue_from_key(md5_hex(*cip), opts.queues);
     }

@@ -1,6 +1,6 @@
 // Stage 2 of the tracking rules, one hit at a time: strip configured URL parameters, authorise with
-// the gateway's token and enrich (spec 7), validate (spec 4.5, 4.6, 2.7) and choose the queue
-// (spec 3).
+// the gateway's token and enrich (docs/wire-format.md: "Tokens"), validate (docs/wire-format.md: "Answers", "Tokens", "How the workers consume the queues") and choose the queue
+// (docs/wire-format.md: "Queue choice").
 #pragma once
 
 #include "gateway/enrich.hpp"
@@ -26,7 +26,7 @@ struct HitVerdict {
     enum class Kind {
         queue,              // queue it (alone in its set when `problem` is set: deviation D3)
         refused,            // strict mode refuses it (reason `problem`); the others go on
-        cip_without_token,  // the whole request is refused with 400 (spec 3.3)
+        cip_without_token,  // the whole request is refused with 400 (docs/wire-format.md: "Queue choice")
     } kind = Kind::queue;
     unsigned queue = 0;
     bool by_gateway = false;         // its set is authorised by the gateway's token

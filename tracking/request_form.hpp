@@ -1,5 +1,5 @@
 // Stage 1 of the tracking rules: recognise the request form (CORS preflight, GET/HEAD query, form
-// POST, bulk JSON) and read its hits, the request's token and send_image (spec 4.2, R1-R4).
+// POST, bulk JSON) and read its hits, the request's token and send_image (docs/wire-format.md: "Answers", R1-R4).
 #pragma once
 
 #include "gateway/options.hpp"

@@ -1,5 +1,5 @@
 // Stage 3 of the tracking rules: what a request's sets share (env.server, env.cookie), grouping the
-// queued hits into sets, and the sets' bytes (spec 2.4, 2.6, 2.3).
+// queued hits into sets, and the sets' bytes (docs/wire-format.md: "The request-set document", "Entries the worker reads", "Value encoding").
 #pragma once
 
 #include "gateway/options.hpp"
@@ -17,11 +17,11 @@ namespace mgw::tracking {
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
 
-// The env.server entries the worker reads (spec 2.6), from the request headers plus REMOTE_ADDR and
-// REQUEST_METHOD. Proxy headers are never copied (spec 5.4 item 3).
+// The env.server entries the worker reads (docs/wire-format.md: "Entries the worker reads"), from the request headers plus REMOTE_ADDR and
+// REQUEST_METHOD. Proxy headers are never copied (docs/wire-format.md, "Client IP").
 NameValues build_server_env(const RequestView& req, std::string_view remote_addr);
 
-// The cookies the worker reads (spec 2.6); other first-party cookies stay out of Redis (privacy).
+// The cookies the worker reads (docs/wire-format.md: "Entries the worker reads"); other first-party cookies stay out of Redis (privacy).
 struct RequestCookies {
     NameValues kept;                 // env.cookie: the ignore cookie and the third-party id cookie
     std::string third_party;         // the third-party id cookie's value, empty unless that mode is on
@@ -37,7 +37,7 @@ struct Group {
 };
 
 // Groups hits per queue in order of first appearance. Gateway-authorised and client-authorised hits
-// never share a set (spec 7.2 rule 3); a hit the worker would throw on travels alone (deviation D3).
+// never share a set (rule T3, docs/wire-format.md); a hit the worker would throw on travels alone (deviation D3).
 class SetGrouper {
 public:
     explicit SetGrouper(unsigned queues);

@@ -1,4 +1,4 @@
-// Matomo's tracking rules, from one request to the request sets to push (spec 4.2, 2.4, 3): pure,
+// Matomo's tracking rules, from one request to the request sets to push (docs/wire-format.md: "Answers", "The request-set document", "Queue choice"): pure,
 // no sockets, no HTTP library. The stages, each usable and tested on its own:
 //   request_form  recognise the form, read the hits, the token and send_image
 //   hit_rules     per hit: strip, authorise and enrich, validate, choose the queue

@@ -1,5 +1,5 @@
-// Geo lookups against databases written by make_test_mmdb.pl: item 17 formatting (spec 6.3), both
-// record schemas, Option A parameters and Option B MM_* variables (spec 6.4), issue 6 acceptance 2.
+// Geo lookups against databases written by make_test_mmdb.pl: checklist item 17 formatting, both
+// record schemas, Option A parameters and Option B MM_* variables (docs/wire-format.md, "Geolocation").
 #include "geoip/geo.hpp"
 #include "support/mmdb_fixture.hpp"
 

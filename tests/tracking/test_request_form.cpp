@@ -1,4 +1,4 @@
-// Stage 1 on its own: request forms, parameters, the token and send_image (spec 4.2, R1-R4).
+// Stage 1 on its own: request forms, parameters, the token and send_image (docs/wire-format.md: "Answers", R1-R4).
 #include "tracking/request_form.hpp"
 
 #include <catch2/catch.hpp>

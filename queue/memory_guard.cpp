@@ -35,9 +35,9 @@ void MemoryGuard::sampled(std::uint64_t used, std::uint64_t max, std::uint64_t m
     mark_ = mark;
     const std::uint64_t est = estimate();
     const auto m = static_cast<double>(max);
-    if (opts_.high_water <= 0 || max == 0) set_paused(false, est, max);
-    else if (static_cast<double>(est) >= opts_.high_water * m) set_paused(true, est, max);
-    else if (static_cast<double>(est) < opts_.low_water * m) set_paused(false, est, max);
+    const bool off = opts_.high_water <= 0 || max == 0;
+    if (!off && static_cast<double>(est) >= opts_.high_water * m) set_paused(true, est, max);
+    else if (off || static_cast<double>(est) < opts_.low_water * m) set_paused(false, est, max);
 }
 
 void MemoryGuard::handed(std::size_t bytes) {

@@ -11,6 +11,16 @@ timeval to_timeval(std::chrono::milliseconds ms) {
     return timeval{static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
+// "host:port: what".
+std::string at(const std::string& host, std::uint16_t port, std::string_view what) {
+    std::string out = host;
+    out += ':';
+    out += std::to_string(port);
+    out += ": ";
+    out += what;
+    return out;
+}
+
 std::string reply_error(const redisReply* r, std::string_view what) {
     if (r && r->type == REDIS_REPLY_ERROR) return std::string(what) + ": " + std::string(r->str, r->len);
     return std::string(what) + " failed";
@@ -100,7 +110,7 @@ std::optional<std::pair<std::string, std::uint16_t>> sentinel_master(const Redis
         auto conn = SyncRedis::connect(plain, host, port, false, err);
         std::vector<ReplyPtr> replies;
         if (!conn || !conn->pipeline({{"SENTINEL", "get-master-addr-by-name", opts.sentinel_master}}, replies, err)) {
-            error = host + ":" + std::to_string(port) + ": " + err;
+            error = at(host, port, err);
             continue;
         }
         const redisReply* r = replies[0].get();
@@ -113,7 +123,7 @@ std::optional<std::pair<std::string, std::uint16_t>> sentinel_master(const Redis
             if (ec == std::errc{} && end == last && p != 0)
                 return std::make_pair(std::string(r->element[0]->str, r->element[0]->len), p);
         }
-        error = host + ":" + std::to_string(port) + ": no master named " + opts.sentinel_master;
+        error = at(host, port, "no master named " + opts.sentinel_master);
     }
     return std::nullopt;
 }
@@ -125,12 +135,12 @@ std::vector<std::string> cluster_slot_owners(const RedisOptions& opts, std::stri
         auto conn = SyncRedis::connect(opts, host, port, false, err);
         std::vector<ReplyPtr> replies;
         if (!conn || !conn->pipeline({{"CLUSTER", "SLOTS"}}, replies, err)) {
-            error = host + ":" + std::to_string(port) + ": " + err;
+            error = at(host, port, err);
             continue;
         }
         const redisReply* r = replies[0].get();
         if (r->type != REDIS_REPLY_ARRAY) {
-            error = host + ":" + std::to_string(port) + ": " + reply_error(r, "CLUSTER SLOTS");
+            error = at(host, port, reply_error(r, "CLUSTER SLOTS"));
             continue;
         }
         std::vector<std::string> owner(slots);

@@ -40,7 +40,7 @@ TEST_CASE("queue monitor: the time of a queued set, compressed or plain, of any 
     CHECK(request_set_time(value_at(1700000002, 0)) == 1700000002);
     // Larger than the first decompression buffer (and highly compressible): the buffer grows.
     const std::string big = value_at(1700000003, 1, 1u << 20);
-    REQUIRE(big.size() < 64u * 1024);
+    REQUIRE(big.size() < std::size_t{64} * 1024);
     CHECK(request_set_time(big) == 1700000003);
     // PHP may write the time as a numeric string.
     CHECK(request_set_time(R"({"requests":[],"time":"1700000004"})") == 1700000004);

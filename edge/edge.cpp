@@ -77,7 +77,7 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
             w.done(origin_busy(w.client));
             return true;
         }
-        bypass(std::move(target), std::move(w));
+        bypass(target, std::move(w));
         return true;
     }
     // The opt-out is written in the visitor's language when the embed code does not name one.
@@ -124,7 +124,7 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
     return true;
 }
 
-void PublicEdge::bypass(std::shared_ptr<Target> target, Waiter w) {
+void PublicEdge::bypass(const std::shared_ptr<Target>& target, Waiter w) {
     metrics_->edge_origin_request(target->kind);
     FetchRequest fetch;
     fetch.target = target.get();
@@ -147,6 +147,7 @@ void PublicEdge::bypass(std::shared_ptr<Target> target, Waiter w) {
 void PublicEdge::on_fetched(const std::string& key, const std::shared_ptr<Target>& target, FetchResult r) {
     const Kind kind = target->kind;
     const bool bad = failed(r);
+    const FetchError error = r.error;
     const bool renews = !bad && r.status == 304;
     const bool cacheable = !bad && (r.status == 200 || r.status == 404);
     // Built (and gzipped) before taking the lock.
@@ -211,7 +212,7 @@ void PublicEdge::on_fetched(const std::string& key, const std::shared_ptr<Target
             outcome = metrics::EdgeOutcome::coalesced;
         metrics_->edge_request(kind, outcome);
         if (!serve_obj) {
-            w.done(origin_failure(r.error, w.client));
+            w.done(origin_failure(error, w.client));
             continue;
         }
         w.done(answer(serve_obj, w.client, metrics::to_string(outcome)));

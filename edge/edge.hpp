@@ -65,7 +65,7 @@ private:
     };
 
     std::chrono::milliseconds freshness(Kind k) const;
-    void bypass(std::shared_ptr<Target> target, Waiter w);
+    void bypass(const std::shared_ptr<Target>& target, Waiter w);
     void on_fetched(const std::string& key, const std::shared_ptr<Target>& target, FetchResult r);
     // With mu_ held.
     void touch(const std::string& key, Entry& e);

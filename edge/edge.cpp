@@ -12,6 +12,17 @@ namespace {
 // longer), so an origin that is down is not asked on every request.
 constexpr std::chrono::milliseconds min_retry{1000};
 
+// Origin requests under way at most. Clients choosing distinct objects (configs.php queries, unknown
+// container ids) cannot turn the edge into a flood of connections to Matomo: beyond this, a request
+// that would need the origin gets the cached copy (stale) or 503 + Retry-After.
+constexpr std::size_t max_origin_inflight = 256;
+
+Reply origin_busy(const ClientInfo& c) {
+    auto r = answer_error(503, "the Matomo origin is busy\n", c, "error", "origin_busy");
+    r.res.set(http::field::retry_after, "1");
+    return r;
+}
+
 Reply origin_failure(FetchError e, const ClientInfo& c) {
     if (e == FetchError::timeout)
         return answer_error(504, "the Matomo origin did not answer in time\n", c, "error", "origin_timeout");
@@ -55,7 +66,18 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
         return true;
     }
     if (target->kind == Kind::preview) {
-        bypass(std::move(target), std::move(w));
+        bool busy = false;
+        {
+            std::lock_guard lock(mu_);
+            busy = inflight_ >= max_origin_inflight;
+            if (!busy) ++inflight_;
+        }
+        if (busy) {
+            metrics_->edge_request(target->kind, metrics::EdgeOutcome::error);
+            w.done(origin_busy(w.client));
+            return true;
+        }
+        bypass(target, std::move(w));
         return true;
     }
     // The opt-out is written in the visitor's language when the embed code does not name one.
@@ -79,9 +101,18 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
             w.done(answer(obj, w.client, stale ? "stale" : "hit"));
             return true;
         }
+        if (!e.fetching && inflight_ >= max_origin_inflight) {
+            auto obj = e.obj;
+            if (!obj) entries_.erase(key);
+            lock.unlock();
+            metrics_->edge_request(target->kind, obj ? metrics::EdgeOutcome::stale : metrics::EdgeOutcome::error);
+            w.done(obj ? answer(obj, w.client, "stale") : origin_busy(w.client));
+            return true;
+        }
         e.waiters.push_back(std::move(w));
         if (e.fetching) return true;
         e.fetching = true;
+        ++inflight_;
         if (e.obj) {
             fetch.if_modified_since = e.obj->last_modified;
             fetch.if_none_match = e.obj->etag;
@@ -93,12 +124,16 @@ bool PublicEdge::serve(const Request& req, ReplyCallback done, std::string_view&
     return true;
 }
 
-void PublicEdge::bypass(std::shared_ptr<Target> target, Waiter w) {
+void PublicEdge::bypass(const std::shared_ptr<Target>& target, Waiter w) {
     metrics_->edge_origin_request(target->kind);
     FetchRequest fetch;
     fetch.target = target.get();
     auto shared_w = std::make_shared<Waiter>(std::move(w));
     origin_->fetch(fetch, [this, target, shared_w](FetchResult r) {
+        {
+            std::lock_guard lock(mu_);
+            --inflight_;
+        }
         if (failed(r)) {
             metrics_->edge_origin_error(target->kind);
             metrics_->edge_request(target->kind, metrics::EdgeOutcome::error);
@@ -112,6 +147,7 @@ void PublicEdge::bypass(std::shared_ptr<Target> target, Waiter w) {
 void PublicEdge::on_fetched(const std::string& key, const std::shared_ptr<Target>& target, FetchResult r) {
     const Kind kind = target->kind;
     const bool bad = failed(r);
+    const FetchError error = r.error;
     const bool renews = !bad && r.status == 304;
     const bool cacheable = !bad && (r.status == 200 || r.status == 404);
     // Built (and gzipped) before taking the lock.
@@ -123,6 +159,7 @@ void PublicEdge::on_fetched(const std::string& key, const std::shared_ptr<Target
     metrics::EdgeOutcome first = metrics::EdgeOutcome::miss;
     {
         std::lock_guard lock(mu_);
+        --inflight_;
         auto it = entries_.find(key);
         if (it == entries_.end()) return;  // cannot happen: an entry being fetched is never dropped
         Entry& e = it->second;
@@ -175,7 +212,7 @@ void PublicEdge::on_fetched(const std::string& key, const std::shared_ptr<Target
             outcome = metrics::EdgeOutcome::coalesced;
         metrics_->edge_request(kind, outcome);
         if (!serve_obj) {
-            w.done(origin_failure(r.error, w.client));
+            w.done(origin_failure(error, w.client));
             continue;
         }
         w.done(answer(serve_obj, w.client, metrics::to_string(outcome)));

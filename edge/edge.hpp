@@ -10,7 +10,8 @@
 //  * stale on error: when the origin is down, slow, or answers 5xx, the last good copy is served
 //    (counted as stale) and the origin is asked again after the object's freshness time;
 //  * Tag Manager previews are never cached: every request goes to the origin;
-//  * bounded memory: --edge-cache-bytes, least recently used objects evicted first.
+//  * bounded memory: --edge-cache-bytes, least recently used objects evicted first;
+//  * bounded origin load: at most 256 origin requests under way; beyond, stale copies or 503.
 #pragma once
 
 #include "edge/object.hpp"
@@ -64,7 +65,7 @@ private:
     };
 
     std::chrono::milliseconds freshness(Kind k) const;
-    void bypass(std::shared_ptr<Target> target, Waiter w);
+    void bypass(const std::shared_ptr<Target>& target, Waiter w);
     void on_fetched(const std::string& key, const std::shared_ptr<Target>& target, FetchResult r);
     // With mu_ held.
     void touch(const std::string& key, Entry& e);
@@ -79,6 +80,7 @@ private:
     std::unordered_map<std::string, Entry> entries_;
     std::list<std::string> lru_;  // front: most recently used
     std::size_t bytes_ = 0;
+    std::size_t inflight_ = 0;  // origin requests under way
 };
 
 // Builds the edge the options ask for: nullptr with an empty `error` when none is configured

@@ -2,7 +2,7 @@
 // io_context (Beast's tcp_stream with expires_after for the connect and for the exchange), so an
 // origin that accepts and never answers costs a socket until the deadline, never a thread.
 // Fetches are rare (one per object per freshness period, single-flight in front), so connections
-// are not pooled.
+// are not pooled. The stream runs on a strand: its deadline timer and its operations never race.
 #include "edge/origin.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -33,7 +33,8 @@ struct Settings {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
 public:
-    Exchange(net::any_io_executor ex, std::shared_ptr<const Settings> s, const FetchRequest& r, FetchCallback done)
+    Exchange(const net::any_io_executor& ex, std::shared_ptr<const Settings> s, const FetchRequest& r,
+             FetchCallback done)
         : stream_(net::make_strand(ex)), keep_(std::move(s)), s_(*keep_), done_(std::move(done)) {
         req_.method(http::verb::get);
         req_.target(s_.base + r.target->origin_target);

@@ -66,7 +66,8 @@ std::shared_ptr<const Object> make_object(FetchResult&& r) {
     return o;
 }
 
-bool accepts_gzip(std::string_view ae) {
+bool accepts_gzip(std::string_view accept_encoding) {
+    std::string_view ae = accept_encoding;
     bool gzip = false, star = false, gzip_listed = false;
     while (!ae.empty()) {
         const std::size_t comma = ae.find(',');

@@ -72,7 +72,7 @@ expect "200 204" not-ui "POST /matomo.php form hit" \
   --data 'idsite=1&rec=1&action_name=post-hit&url=https%3A%2F%2Fexample.org%2Fp&_id=0123456789abcdef' \
   "$base/matomo.php"
 expect 200 not-ui "GET /js/ hit" "$base/js/?idsite=1&rec=1&action_name=js-hit&_id=0123456789abcdef"
-# The tracker files are the gateway's too (404 until it has a tracker file configured).
+# The tracker files are the gateway's too (404 until it has an origin or local files configured).
 expect "200 404" not-ui "GET /matomo.js" "$base/matomo.js"
 expect "200 404" not-ui "GET /piwik.js" "$base/piwik.js"
 # So are the other public-edge paths (404 here: this gateway has no --matomo-origin).

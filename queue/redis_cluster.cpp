@@ -1,6 +1,7 @@
 #include "queue/redis_cluster.hpp"
 
 #include "metrics/metrics.hpp"
+#include "queue/redis_sync.hpp"
 
 #include <hiredis/hiredis.h>
 #include <boost/crc.hpp>
@@ -122,20 +123,7 @@ bool RedisCluster::refresh_once(std::string& error) {
         std::array<std::string, slots> owner;
         std::size_t covered = 0;
         if (r && r->type == REDIS_REPLY_ARRAY) {
-            for (std::size_t i = 0; i < r->elements; ++i) {
-                const redisReply* range = r->element[i];
-                if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
-                const redisReply* master = range->element[2];
-                if (master->type != REDIS_REPLY_ARRAY || master->elements < 2) continue;
-                // An empty or "?" host means "the address you reached me at".
-                std::string mhost(master->element[0]->str ? master->element[0]->str : "", master->element[0]->len);
-                if (mhost.empty() || mhost == "?") mhost = host;
-                const std::string node = mhost + ":" + std::to_string(master->element[1]->integer);
-                for (long long s = range->element[0]->integer; s <= range->element[1]->integer && s < slots; ++s) {
-                    owner[static_cast<std::size_t>(s)] = node;
-                    ++covered;
-                }
-            }
+            covered = read_cluster_slots(r, host, owner);
         } else {
             error = host + ":" + std::to_string(port) + ": CLUSTER SLOTS answered " +
                     (r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : std::string("nothing"));

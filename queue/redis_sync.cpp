@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace mgw::queue {
@@ -128,6 +129,28 @@ std::optional<std::pair<std::string, std::uint16_t>> sentinel_master(const Redis
     return std::nullopt;
 }
 
+std::size_t read_cluster_slots(const redisReply* r, const std::string& host, std::span<std::string> owner) {
+    std::size_t assigned = 0;
+    if (!r || r->type != REDIS_REPLY_ARRAY) return 0;
+    const auto slots = static_cast<long long>(owner.size());
+    for (std::size_t i = 0; i < r->elements; ++i) {
+        const redisReply* range = r->element[i];
+        if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
+        const redisReply* master = range->element[2];
+        if (master->type != REDIS_REPLY_ARRAY || master->elements < 2) continue;
+        // An empty or "?" host means "the address you reached me at".
+        std::string mhost(master->element[0]->str ? master->element[0]->str : "", master->element[0]->len);
+        if (mhost.empty() || mhost == "?") mhost = host;
+        const std::string node = mhost + ":" + std::to_string(master->element[1]->integer);
+        for (long long s = std::max(0LL, range->element[0]->integer); s <= range->element[1]->integer && s < slots;
+             ++s) {
+            owner[static_cast<std::size_t>(s)] = node;
+            ++assigned;
+        }
+    }
+    return assigned;
+}
+
 std::vector<std::string> cluster_slot_owners(const RedisOptions& opts, std::string& error) {
     constexpr std::size_t slots = 16384;
     for (const auto& [host, port] : opts.cluster_seeds) {
@@ -144,18 +167,7 @@ std::vector<std::string> cluster_slot_owners(const RedisOptions& opts, std::stri
             continue;
         }
         std::vector<std::string> owner(slots);
-        for (std::size_t i = 0; i < r->elements; ++i) {
-            const redisReply* range = r->element[i];
-            if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
-            const redisReply* master = range->element[2];
-            if (master->type != REDIS_REPLY_ARRAY || master->elements < 2) continue;
-            // An empty or "?" host means "the address you reached me at".
-            std::string mhost(master->element[0]->str ? master->element[0]->str : "", master->element[0]->len);
-            if (mhost.empty() || mhost == "?") mhost = host;
-            const std::string node = mhost + ":" + std::to_string(master->element[1]->integer);
-            for (long long s = range->element[0]->integer; s <= range->element[1]->integer && s < 16384; ++s)
-                owner[static_cast<std::size_t>(s)] = node;
-        }
+        read_cluster_slots(r, host, owner);
         return owner;
     }
     return {};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,11 @@ private:
 // QueuedTracking's Sentinel lookup, blocking: the first sentinel that answers
 // SENTINEL get-master-addr-by-name names the master. nullopt (and `error`) when none does.
 std::optional<std::pair<std::string, std::uint16_t>> sentinel_master(const RedisOptions& opts, std::string& error);
+
+// Reads a CLUSTER SLOTS reply into `owner` (one "host:port" per slot, `owner.size()` slots): each
+// range's master, where an empty or "?" address means `host`, the node that answered. Returns how
+// many slots it assigned. Shared by the writer's slot map and the queue monitor.
+std::size_t read_cluster_slots(const redisReply* r, const std::string& host, std::span<std::string> owner);
 
 // CLUSTER SLOTS from the first seed that answers: the master "host:port" of every slot (empty
 // where a slot has none). Empty vector (and `error`) when no seed answers.

@@ -11,6 +11,7 @@
 
 #include "spool/record.hpp"
 #include "spool/spool.hpp"
+#include "spool/spool_helpers.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -31,19 +32,8 @@ struct TempDir {
     std::string path;
 };
 
-// Appends and waits until the I/O thread reports each set durable (or refused).
-bool append_sync(Spool& spool, const std::string& key, const std::string& value) {
-    std::promise<bool> stored;
-    spool.append(key, value, [&](bool ok) { stored.set_value(ok); });
-    return stored.get_future().get();
-}
-
-SpoolOptions options_for(const std::string& dir) {
-    SpoolOptions o;
-    o.dir = dir + "/spool";
-    o.sync_interval = std::chrono::milliseconds(0);
-    return o;
-}
+using mgw::spool::test::append_sync;
+using mgw::spool::test::options_for;
 
 std::vector<std::string> segment_files(const std::string& dir) {
     std::vector<std::string> out;

@@ -12,6 +12,7 @@
 #include "metrics/metrics.hpp"
 #include "spool/record.hpp"
 #include "spool/spool.hpp"
+#include "spool/spool_helpers.hpp"
 #include "support/redis_server.hpp"
 
 namespace {
@@ -37,18 +38,8 @@ struct TempDir {
     std::string path;
 };
 
-bool append_sync(Spool& spool, const std::string& key, const std::string& value) {
-    std::promise<bool> stored;
-    spool.append(key, value, [&](bool ok) { stored.set_value(ok); });
-    return stored.get_future().get();
-}
-
-SpoolOptions options_for(const std::string& dir) {
-    SpoolOptions o;
-    o.dir = dir + "/spool";
-    o.sync_interval = std::chrono::milliseconds(0);
-    return o;
-}
+using mgw::spool::test::append_sync;
+using mgw::spool::test::options_for;
 
 std::size_t segment_count(const std::string& dir) {
     std::size_t n = 0;

@@ -2,8 +2,8 @@
 // JSON parsing, bulk entries as URLs or objects, queue grouping, privileged-parameter stripping and
 // the request-set encoding. Each input runs twice: stock-compatible without a gateway token, and
 // strict with the gateway's token and a location (the enrich path). Every queued value must be the
-// JSON object the worker expects (checklist items 7 and 9 of docs/wire-format.md), and a set the gateway's token authorises must
-// carry no client-sent privileged parameter, nor a client time outside the no-token window (item 16,
+// JSON object the worker expects (checklist items 7 and 9 of docs/wire-format.md), and a set the gateway's token
+// authorises must carry no client-sent privileged parameter, nor a client time outside the no-token window (item 16,
 // rule T1).
 #include "fuzz/fuzz_check.hpp"
 #include "gateway/tracking.hpp"

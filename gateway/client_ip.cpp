@@ -1,5 +1,5 @@
-// Client IP resolution (docs/wire-format.md, "Client IP"): address parsing, the trusted-proxy list and the right-to-left walk
-// over Forwarded / X-Forwarded-For / X-Real-IP.
+// Client IP resolution (docs/wire-format.md, "Client IP"): address parsing, the trusted-proxy list and the
+// right-to-left walk over Forwarded / X-Forwarded-For / X-Real-IP.
 #include "gateway/client_ip.hpp"
 
 #include "gateway/ascii.hpp"

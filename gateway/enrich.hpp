@@ -1,6 +1,6 @@
-// The enrich stage of the hit path (docs/wire-format.md: "Client IP", Option A of "Geolocation", "Tokens"): what the gateway adds to or removes from
-// a hit on its way to Redis: the location as override parameters authorised by the gateway's own
-// token, and the removal of every privileged parameter a client sent in such a set.
+// The enrich stage of the hit path (docs/wire-format.md: "Client IP", Option A of "Geolocation", "Tokens"): what the
+// gateway adds to or removes from a hit on its way to Redis: the location as override parameters authorised by the
+// gateway's own token, and the removal of every privileged parameter a client sent in such a set.
 #pragma once
 
 #include "gateway/options.hpp"

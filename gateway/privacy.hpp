@@ -19,8 +19,8 @@ std::string anonymize_ip(std::string_view ip, int ipv4_bytes, int ipv6_level);
 // including the order of the remaining pairs and the #fragment; a query left empty loses its '?'.
 std::string strip_query_params(std::string_view url, std::span<const std::string> names);
 
-// The worker's Do-Not-Track rule (docs/wire-format.md, "Other details"): X-Do-Not-Track exactly "1", or DNT starting with "1".
-// Pass an empty view for an absent header.
+// The worker's Do-Not-Track rule (docs/wire-format.md, "Other details"): X-Do-Not-Track exactly "1", or DNT starting
+// with "1". Pass an empty view for an absent header.
 bool dnt_requested(std::string_view dnt, std::string_view x_do_not_track);
 
 }  // namespace mgw::gateway

@@ -6,8 +6,8 @@
 // two (peer address, deadlines, cancel, close) is the small StreamOps specialisation.
 #pragma once
 
-#include "gateway/request_parser.hpp"
 #include "edge/object.hpp"
+#include "gateway/request_parser.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
 #include "metrics/metrics.hpp"

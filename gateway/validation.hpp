@@ -1,6 +1,6 @@
-// Edge validation of one hit (docs/wire-format.md: "Tokens", "How the workers consume the queues"). In compatible mode a hit the worker would throw
-// on is still queued, but alone in its set so it cannot drop the hits after it (deviation D3); in
-// strict mode it is refused, together with what the worker would skip anyway.
+// Edge validation of one hit (docs/wire-format.md: "Tokens", "How the workers consume the queues"). In compatible mode
+// a hit the worker would throw on is still queued, but alone in its set so it cannot drop the hits after it (deviation
+// D3); in strict mode it is refused, together with what the worker would skip anyway.
 #pragma once
 
 #include "gateway/options.hpp"

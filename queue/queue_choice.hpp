@@ -31,7 +31,8 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues);
 // The whole choice for one hit: its visitor id's queue; without one, the queue of an authorised
 // cip, else of `remote_addr` (exactly the text written to env.server.REMOTE_ADDR, hashed as is).
 // nullopt when the hit has no visitor id and a non-empty cip but `has_token` is false (no token in
-// the hit or its set): stock refuses such a request with 400 (docs/wire-format.md: "Queue choice"), whatever the queue count.
+// the hit or its set): stock refuses such a request with 400 (docs/wire-format.md: "Queue choice"), whatever the queue
+// count.
 std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string_view remote_addr,
                                      std::string_view third_party_cookie_value, bool has_token,
                                      const QueueChoiceOptions& opts);

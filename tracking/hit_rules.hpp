@@ -1,6 +1,6 @@
 // Stage 2 of the tracking rules, one hit at a time: strip configured URL parameters, authorise with
-// the gateway's token and enrich (docs/wire-format.md: "Tokens"), validate (docs/wire-format.md: "Answers", "Tokens", "How the workers consume the queues") and choose the queue
-// (docs/wire-format.md: "Queue choice").
+// the gateway's token and enrich (docs/wire-format.md: "Tokens"), validate (docs/wire-format.md: "Answers", "Tokens",
+// "How the workers consume the queues") and choose the queue (docs/wire-format.md: "Queue choice").
 #pragma once
 
 #include "gateway/enrich.hpp"

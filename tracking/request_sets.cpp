@@ -12,8 +12,8 @@
 namespace mgw::tracking {
 namespace {
 
-// Request headers the worker consults (docs/wire-format.md: "Entries the worker reads"), copied as HTTP_* keys. Everything else, and in
-// particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
+// Request headers the worker consults (docs/wire-format.md: "Entries the worker reads"), copied as HTTP_* keys.
+// Everything else, and in particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
 constexpr std::array<std::string_view, 9> kCopiedHeaders = {"User-Agent",      "Accept-Language", "Referer", "DNT",
                                                             "X-Do-Not-Track",  "X-Purpose",       "X-Moz",   "Via",
                                                             "X-Requested-With"};

@@ -1,5 +1,6 @@
 // Stage 3 of the tracking rules: what a request's sets share (env.server, env.cookie), grouping the
-// queued hits into sets, and the sets' bytes (docs/wire-format.md: "The request-set document", "Entries the worker reads", "Value encoding").
+// queued hits into sets, and the sets' bytes (docs/wire-format.md: "The request-set document", "Entries the worker
+// reads", "Value encoding").
 #pragma once
 
 #include "gateway/options.hpp"
@@ -17,11 +18,12 @@ namespace mgw::tracking {
 
 using NameValues = std::vector<std::pair<std::string, std::string>>;
 
-// The env.server entries the worker reads (docs/wire-format.md: "Entries the worker reads"), from the request headers plus REMOTE_ADDR and
-// REQUEST_METHOD. Proxy headers are never copied (docs/wire-format.md, "Client IP").
+// The env.server entries the worker reads (docs/wire-format.md: "Entries the worker reads"), from the request headers
+// plus REMOTE_ADDR and REQUEST_METHOD. Proxy headers are never copied (docs/wire-format.md, "Client IP").
 NameValues build_server_env(const RequestView& req, std::string_view remote_addr);
 
-// The cookies the worker reads (docs/wire-format.md: "Entries the worker reads"); other first-party cookies stay out of Redis (privacy).
+// The cookies the worker reads (docs/wire-format.md: "Entries the worker reads"); other first-party cookies stay out of
+// Redis (privacy).
 struct RequestCookies {
     NameValues kept;                 // env.cookie: the ignore cookie and the third-party id cookie
     std::string third_party;         // the third-party id cookie's value, empty unless that mode is on

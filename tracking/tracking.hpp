@@ -1,5 +1,6 @@
-// Matomo's tracking rules, from one request to the request sets to push (docs/wire-format.md: "Answers", "The request-set document", "Queue choice"): pure,
-// no sockets, no HTTP library. The stages, each usable and tested on its own:
+// Matomo's tracking rules, from one request to the request sets to push (docs/wire-format.md: "Answers", "The
+// request-set document", "Queue choice"): pure, no sockets, no HTTP library. The stages, each usable and tested on its
+// own:
 //   request_form  recognise the form, read the hits, the token and send_image
 //   hit_rules     per hit: strip, authorise and enrich, validate, choose the queue
 //   request_sets  env.server and env.cookie, grouping into sets, encoding and compression

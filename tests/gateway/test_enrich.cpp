@@ -1,5 +1,6 @@
 // What a client may keep of its hit time in a set the gateway's token authorises (rule T1 and
-// checklist item 16 of docs/wire-format.md): only a cdt / cdo whose resulting time is provably inside the no-token window.
+// checklist item 16 of docs/wire-format.md): only a cdt / cdo whose resulting time is provably inside the no-token
+// window.
 #include "gateway/enrich.hpp"
 #include "gateway/validation.hpp"
 

@@ -67,8 +67,7 @@ void check_value(const json::object& ours, const json::object& stock) {
 
 }  // namespace
 
-TEST_CASE(
-    "fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, D6)") {
+TEST_CASE("fixtures: all 26 recorded cases replay with stock's responses and queue values (deviations D1, D4, D6)") {
     TrackingEnv env({"--queues", "4"});
     const auto names = fixture_names();
     REQUIRE(names.size() == 26);

@@ -1,4 +1,5 @@
-// Checklist items 14, 15 and 45 (docs/wire-format.md): env.cookie, tokenAuth per request form, and the worker's lock keys.
+// Checklist items 14, 15 and 45 (docs/wire-format.md): env.cookie, tokenAuth per request form, and the worker's lock
+// keys.
 #include "tracking_env.hpp"
 
 #include <catch2/catch.hpp>

@@ -90,7 +90,8 @@ TEST_CASE("queue view 1: three queues of known lengths: /metrics shows each leng
         INFO("queue " << q);
         CHECK(wait_metric(gateway, queue_series("matomo_gateway_queue_length", q), static_cast<double>(lengths[q])));
         const double age =
-            scrape_metric(gateway.admin_port(), queue_series("matomo_gateway_queue_oldest_age_seconds", q)).value_or(-1);
+            scrape_metric(gateway.admin_port(), queue_series("matomo_gateway_queue_oldest_age_seconds", q))
+                .value_or(-1);
         // The age is computed from the set's whole-second time when scraped: at least the age it
         // was written with, at most that plus the time since (and the second being truncated).
         const double since = std::chrono::duration<double>(Clock::now() - filled).count();
@@ -104,7 +105,8 @@ TEST_CASE("queue view 1: three queues of known lengths: /metrics shows each leng
     for (int i = 0; i < hits; ++i) REQUIRE(get_hit(gateway, i) == 200);
     double pushed = 0;
     for (unsigned q = 0; q < 3; ++q)
-        pushed += scrape_metric(gateway.admin_port(), queue_series("matomo_gateway_queue_sets_pushed_total", q)).value_or(0);
+        pushed +=
+            scrape_metric(gateway.admin_port(), queue_series("matomo_gateway_queue_sets_pushed_total", q)).value_or(0);
     CHECK(pushed == hits);
     for (unsigned q = 0; q < 3; ++q) {
         const std::string key = q == 0 ? "trackingQueueV1" : "trackingQueueV1_" + std::to_string(q);
@@ -205,7 +207,8 @@ TEST_CASE("queue view 3: maxmemory-policy allkeys-lru gives a start-up warning a
     REQUIRE(redis.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"}).type == RedisReply::Type::status);
     CHECK(wait_metric(gateway, "matomo_gateway_redis_eviction_policy_unsafe", 0));
     CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_redis_maxmemory_policy{policy=\"noeviction\"}") == 1);
-    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_redis_maxmemory_policy{policy=\"allkeys-lru\"}") == std::nullopt);
+    CHECK(scrape_metric(gateway.admin_port(), "matomo_gateway_redis_maxmemory_policy{policy=\"allkeys-lru\"}") ==
+          std::nullopt);
 }
 
 TEST_CASE("queue view 4: with --ack=redis the guard answers 503 above the high-water mark and 200 below the low one") {

@@ -195,7 +195,6 @@ std::string sentinel_master_line_for(const std::string& address) {
 TEST_CASE(
     "item 44: Sentinel: the master is found through the sentinels and found again after SENTINEL FAILOVER, "
     "every acknowledged hit is stored") {
-
     // Master and replica. The full sync goes through an RDB file in the master's directory: with
     // redis 7.0's default diskless sync the master waits 5 s before it starts, and afterwards it
     // streams nothing to the replica until the replica's first REPLCONF ACK (up to 1 s later),

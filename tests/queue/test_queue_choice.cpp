@@ -121,7 +121,9 @@ TEST_CASE("queue choice: the never-reached non-hex branch sums the character cod
     CHECK(mgw::queue::queue_from_key("xyz0000000000000", 16) == 11);
 }
 
-TEST_CASE("a cip decides the queue only with a token and without one the request is refused (docs/wire-format.md, queue choice)") {
+TEST_CASE(
+    "a cip decides the queue only with a token and without one the request is refused (docs/wire-format.md, queue "
+    "choice)") {
     auto h = hit({{"cip", "198.51.100.7"}});
     QueueChoiceOptions opts;
     opts.queues = 16;

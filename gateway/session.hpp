@@ -80,6 +80,7 @@ private:
     // `counted`: the request is already in shared_.busy.
     void fail_request(unsigned status, std::string_view reason, std::string_view text, bool counted = false);
     void close();
+    void linger_close(std::size_t drained);
 
     Stream stream_;
     // Reads use their own timer rather than the stream's expiry, which would close the socket:

@@ -5,6 +5,8 @@
 // a normal close, one request at a time (pipelined requests wait in the buffer).
 #pragma once
 
+#include <type_traits>
+
 #include "gateway/session.hpp"
 
 #include "edge/edge.hpp"
@@ -470,7 +472,13 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
     body_owner_.reset();
     if (ec) return close();
     fixed_ = false;
-    if (!keep_alive_) return close();
+    if (!keep_alive_) {
+        // An answer to a request we stopped reading (431, 413, 408, a parse error): the client may
+        // still be sending it, and closing with its bytes unread would reset the connection before
+        // it reads the answer. Drain it for a moment first, as web servers do.
+        if (parser_ && !parser_->is_done()) return linger_close(0);
+        return close();
+    }
     req_ = Request{};
     do_read();
 }
@@ -478,6 +486,32 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
 template <class Stream>
 void BasicSession<Stream>::close() {
     Ops::close(stream_);
+}
+
+// Half-closes, then reads and discards what the client still sends, for at most a second and
+// 4 MiB, and closes: the client reads our answer instead of a reset.
+template <class Stream>
+void BasicSession<Stream>::linger_close(std::size_t drained) {
+    constexpr std::size_t max_drain = 4u << 20;
+    if constexpr (std::is_same_v<Stream, boost::beast::tcp_stream>) {
+        if (drained == 0) {
+            beast::error_code ec;
+            stream_.socket().shutdown(net::socket_base::shutdown_send, ec);
+            if (ec) return close();
+            stream_.expires_after(std::chrono::seconds(1));
+            buffer_.clear();
+        }
+        if (drained > max_drain) return close();
+        stream_.async_read_some(buffer_.prepare(16384),
+                                [self = this->shared_from_this(), drained](beast::error_code ec, std::size_t n) {
+                                    self->buffer_.clear();
+                                    if (ec) return self->close();
+                                    self->linger_close(drained + n + 1);
+                                });
+    } else {
+        (void)drained;
+        close();
+    }
 }
 
 }  // namespace mgw::gateway

@@ -109,7 +109,7 @@ void TrackingServer::do_accept() {
     if (!acceptor_.is_open()) return;  // stopped while a backoff was waiting
     if (fd_budget_ && shared_.connections.load() >= fd_budget_)
         return backoff_.failed(make_error_code(net::error::no_descriptors), [this] { do_accept(); });
-    acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, TcpStream::socket_type socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) return backoff_.failed(ec, [this] { do_accept(); });
         backoff_.succeeded();
@@ -140,7 +140,7 @@ void TrackingServer::do_accept() {
                 socket.set_option(tcp::no_delay(true), ignored);
                 // The accept loop must go on whatever one connection's start throws.
                 try {
-                    std::make_shared<Session>(boost::beast::tcp_stream(std::move(socket)), shared_)->run();
+                    std::make_shared<Session>(TcpStream(std::move(socket)), shared_)->run();
                 } catch (...) { report_exception(shared_.metrics, std::current_exception()); }
             }
         }

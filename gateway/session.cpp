@@ -6,24 +6,24 @@
 
 namespace mgw::gateway {
 
-std::string StreamOps<beast::tcp_stream>::peer_ip(beast::tcp_stream& s) {
+std::string StreamOps<TcpStream>::peer_ip(TcpStream& s) {
     beast::error_code ec;
     auto ep = s.socket().remote_endpoint(ec);
     if (ec) return "0.0.0.0";
     return canonical_ip(ep.address().to_string()).value_or("0.0.0.0");
 }
 
-void StreamOps<beast::tcp_stream>::cancel_reads(beast::tcp_stream& s) {
+void StreamOps<TcpStream>::cancel_reads(TcpStream& s) {
     beast::error_code ignored;
     s.socket().cancel(ignored);
 }
 
-void StreamOps<beast::tcp_stream>::close(beast::tcp_stream& s) {
+void StreamOps<TcpStream>::close(TcpStream& s) {
     beast::error_code ignored;
     s.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
     s.close();
 }
 
-template class BasicSession<beast::tcp_stream>;
+template class BasicSession<TcpStream>;
 
 }  // namespace mgw::gateway

@@ -13,7 +13,10 @@
 #include "metrics/metrics.hpp"
 #include "queue/sink.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -34,7 +37,14 @@ public:
     virtual void close_if_idle() = 0;
 };
 
-// Per-stream operations; specialised for beast::tcp_stream in session.cpp.
+// The server's stream: a TCP socket whose handlers run on a strand of the io_context, with the
+// strand's type spelled out. Beast's tcp_stream type-erases its executor (any_io_executor), which
+// costs a heap allocation and an indirect call each time an operation asks it for a property:
+// several per hit.
+using SessionExecutor = boost::asio::strand<boost::asio::io_context::executor_type>;
+using TcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, SessionExecutor>;
+
+// Per-stream operations; specialised for TcpStream in session.cpp.
 //   static std::string peer_ip(Stream&);                      canonical text of the peer address
 //   static void write_deadline(Stream&, milliseconds);       a write that takes longer fails
 //   static void no_deadline(Stream&);
@@ -44,12 +54,12 @@ template <class Stream>
 struct StreamOps;
 
 template <>
-struct StreamOps<boost::beast::tcp_stream> {
-    static std::string peer_ip(boost::beast::tcp_stream& s);
-    static void write_deadline(boost::beast::tcp_stream& s, std::chrono::milliseconds d) { s.expires_after(d); }
-    static void no_deadline(boost::beast::tcp_stream& s) { s.expires_never(); }
-    static void cancel_reads(boost::beast::tcp_stream& s);
-    static void close(boost::beast::tcp_stream& s);
+struct StreamOps<TcpStream> {
+    static std::string peer_ip(TcpStream& s);
+    static void write_deadline(TcpStream& s, std::chrono::milliseconds d) { s.expires_after(d); }
+    static void no_deadline(TcpStream& s) { s.expires_never(); }
+    static void cancel_reads(TcpStream& s);
+    static void close(TcpStream& s);
 };
 
 template <class Stream>
@@ -85,7 +95,9 @@ private:
     Stream stream_;
     // Reads use their own timer rather than the stream's expiry, which would close the socket:
     // a request that times out half-received still gets its 408.
-    boost::asio::steady_timer read_timer_;
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      typename Stream::executor_type>
+        read_timer_;
     bool timed_out_ = false;
     bool reading_ = false;        // a request read (or idle wait) is in progress
     std::uint64_t read_seq_ = 0;  // bumped for every read; a late timer of an earlier read does nothing
@@ -122,7 +134,7 @@ private:
     std::shared_ptr<BasicSession> self_until_stored_;
 };
 
-using Session = BasicSession<boost::beast::tcp_stream>;
-extern template class BasicSession<boost::beast::tcp_stream>;
+using Session = BasicSession<TcpStream>;
+extern template class BasicSession<TcpStream>;
 
 }  // namespace mgw::gateway

@@ -1,5 +1,5 @@
 // The session's request handling, written once for any stream (see session.hpp). Included by
-// session.cpp, which instantiates it for beast::tcp_stream, and by the session fuzzer.
+// session.cpp, which instantiates it for TcpStream, and by the session fuzzer.
 //
 // It follows Beast's advanced server: do_x/on_x pairs, error_code on every path, end_of_stream as
 // a normal close, one request at a time (pipelined requests wait in the buffer).
@@ -493,7 +493,7 @@ void BasicSession<Stream>::close() {
 template <class Stream>
 void BasicSession<Stream>::linger_close(std::size_t drained) {
     constexpr std::size_t max_drain = 4u << 20;
-    if constexpr (std::is_same_v<Stream, boost::beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
         if (drained == 0) {
             beast::error_code ec;
             stream_.socket().shutdown(net::socket_base::shutdown_send, ec);

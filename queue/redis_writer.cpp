@@ -62,7 +62,7 @@ std::string describe_problem(std::string_view event, std::string_view detail) {
 }  // namespace
 
 struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
-    using Socket = net::generic::stream_protocol::socket;
+    using Socket = net::basic_stream_socket<net::generic::stream_protocol, net::strand<net::io_context::executor_type>>;
     struct Item {
         std::string key;
         std::string value;
@@ -81,7 +81,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     };
 
     Impl(const net::any_io_executor& ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
-        : strand(net::make_strand(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
+        : strand(net::make_strand(io_executor(ex))), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
           resolver(strand), reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
           backoff(opts.reconnect_min) {}
 
@@ -89,7 +89,15 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (reader) redisReaderFree(reader);
     }
 
-    net::strand<net::any_io_executor> strand;
+    // The strand's type is spelled out, and so are those of the socket and timers that run on it:
+    // behind any_io_executor every operation's property query costs an allocation (several per set).
+    using Strand = net::strand<net::io_context::executor_type>;
+    using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Strand>;
+    static net::io_context::executor_type io_executor(const net::any_io_executor& ex) {
+        if (const auto* io = ex.target<net::io_context::executor_type>()) return *io;
+        throw std::invalid_argument("RedisWriter needs an io_context executor");
+    }
+    Strand strand;
     RedisOptions opts;
     metrics::Metrics* metrics;
     WriterLog log;  // state changes only, never per hit
@@ -97,7 +105,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::uint64_t error_replies_unlogged = 0;
     Socket socket;
     net::ip::tcp::resolver resolver;
-    net::steady_timer reply_timer, retry_timer, connect_timer, sentinel_timer;
+    Timer reply_timer, retry_timer, connect_timer, sentinel_timer;
     redisReader* reader = nullptr;
     // Sentinel mode: the master's address as the last sentinel reported it.
     std::string master_host;

@@ -28,7 +28,7 @@ bool is_bulk(std::string_view body) {
 }
 
 BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, std::vector<boost::json::object>& hits,
-                     std::optional<std::string>& json_token) {
+                     std::optional<std::string>& json_token, const boost::json::storage_ptr& sp) {
     std::string body;
     body.reserve(raw.size());
     for (char c : raw)
@@ -36,7 +36,7 @@ BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts,
     boost::json::parse_options po;
     po.max_depth = 64;
     boost::system::error_code ec;
-    boost::json::value doc = boost::json::parse(body, ec, {}, po);
+    boost::json::value doc = boost::json::parse(body, ec, sp, po);
     if (ec || !doc.is_object()) return BulkParse::invalid;
     auto& obj = doc.get_object();
     if (auto tok = obj.find("token_auth"); tok != obj.end() && tok->value().is_string())
@@ -52,7 +52,7 @@ BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts,
             std::string_view query = s.substr(q + 1);
             query = query.substr(0, query.find('#'));
             if (query.empty()) continue;
-            boost::json::object params;
+            boost::json::object params(sp);
             php::parse_str(query, params, opts.parse_limits);
             if (!params.empty()) hits.push_back(std::move(params));
         } else if (entry.is_object()) {
@@ -75,9 +75,9 @@ Incoming refused(Incoming::Kind kind, unsigned status, std::string_view reason) 
 // The bulk body's hits; a token in the query string or form wins over the body's, and a bulk
 // request's token defaults to "".
 Incoming read_bulk(std::string_view body, const gateway::TrackingOptions& opts, Incoming in,
-                   const std::optional<std::string>& request_token) {
+                   const std::optional<std::string>& request_token, const boost::json::storage_ptr& sp) {
     std::optional<std::string> json_token;
-    switch (parse_bulk(body, opts, in.hits, json_token)) {
+    switch (parse_bulk(body, opts, in.hits, json_token, sp)) {
         case BulkParse::ok: break;
         case BulkParse::invalid: return refused(Incoming::Kind::no_hits, 200, "bulk_invalid_json");  // R2
         case BulkParse::too_many: return refused(Incoming::Kind::reject, 413, "bulk_too_many_hits");
@@ -88,10 +88,10 @@ Incoming read_bulk(std::string_view body, const gateway::TrackingOptions& opts, 
 
 }  // namespace
 
-Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts) {
-    boost::json::object get_params;
+Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts, const boost::json::storage_ptr& sp) {
+    boost::json::object get_params(sp);
     const php::ParseResult get_res = php::parse_str(req.query(), get_params, opts.parse_limits);
-    boost::json::object post_params;
+    boost::json::object post_params(sp);
     php::ParseResult post_res;
     if (req.method == "POST" && is_form(req.header("Content-Type")))
         post_res = php::parse_str(req.body, post_params, opts.parse_limits);
@@ -105,7 +105,7 @@ Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts)
     Incoming in;
     // send_image comes from $_GET / $_POST only; a bulk body's own send_image is ignored (R4).
     if (auto si = lookup("send_image")) in.send_image = *si != "0";
-    if (is_bulk(req.body)) in = read_bulk(req.body, opts, std::move(in), lookup("token_auth"));
+    if (is_bulk(req.body)) in = read_bulk(req.body, opts, std::move(in), lookup("token_auth"), sp);
     else {
         php::array_union(get_params, post_params);
         if (!get_params.empty()) in.hits.push_back(std::move(get_params));

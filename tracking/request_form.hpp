@@ -27,9 +27,9 @@ enum class BulkParse { ok, invalid, too_many };
 
 // Bulk entries: strings are parsed as URLs whose query component becomes the hit (entries without a
 // non-empty query are skipped); objects are taken as they are. `json_token` gets the body's
-// token_auth when it is a string.
+// token_auth when it is a string. The hits are allocated from `sp`.
 BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, std::vector<boost::json::object>& hits,
-                     std::optional<std::string>& json_token);
+                     std::optional<std::string>& json_token, const boost::json::storage_ptr& sp = {});
 
 // What a request brings, before any rule about its hits.
 struct Incoming {
@@ -41,7 +41,8 @@ struct Incoming {
     std::string_view reason;  // no_hits / reject: bounded label, empty when none
 };
 
-// $_GET and $_POST as stock parses them, then the bulk body or the single hit ($_GET + $_POST).
-Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts);
+// $_GET and $_POST as stock parses them, then the bulk body or the single hit ($_GET + $_POST). The
+// hits are allocated from `sp` (build_tracking passes a per-request arena).
+Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts, const boost::json::storage_ptr& sp = {});
 
 }  // namespace mgw::tracking

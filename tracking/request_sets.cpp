@@ -49,8 +49,9 @@ NameValues build_server_env(const RequestView& req, std::string_view remote_addr
     return env;
 }
 
-RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts) {
-    boost::json::object cookies;
+RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts,
+                            const boost::json::storage_ptr& sp) {
+    boost::json::object cookies(sp);
     for (const auto& f : req.headers)
         if (iequals(f.name, "Cookie")) php::parse_cookies(f.value, cookies, opts.parse_limits);
     RequestCookies out;

@@ -29,7 +29,8 @@ struct RequestCookies {
     std::string third_party;         // the third-party id cookie's value, empty unless that mode is on
     bool has_ignore_cookie = false;  // the visitor opted out (no Set-Cookie for them)
 };
-RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts);
+RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptions& opts,
+                            const boost::json::storage_ptr& sp = {});
 
 // One request set in the making.
 struct Group {

@@ -7,6 +7,10 @@
 #include "tracking/hit_rules.hpp"
 #include "tracking/request_form.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
+
+#include <cstddef>
+
 namespace mgw::tracking {
 namespace {
 
@@ -59,7 +63,13 @@ bool queue_hits(Incoming& in, const RequestView& req, const HitContext& ctx, con
 TrackingResult build_tracking(const RequestView& req, const gateway::EdgeContext& edge,
                               const gateway::TrackingOptions& opts, std::int64_t now) {
     if (is_preflight(req)) return refusal(TrackingKind::preflight, 200, {});
-    Incoming in = read_hits(req, opts);
+    // Every parameter map of the request lives in one arena: no allocation per name or value, and
+    // nothing to free one by one (boost::json skips destruction on a monotonic resource). Nothing
+    // allocated from it outlives this call: the result holds only encoded sets.
+    alignas(std::max_align_t) thread_local unsigned char arena_block[16384];
+    boost::json::monotonic_resource arena(arena_block, sizeof arena_block);
+    const boost::json::storage_ptr sp(&arena);
+    Incoming in = read_hits(req, opts, sp);
     if (in.kind == Incoming::Kind::reject) return refusal(TrackingKind::reject, in.status, in.reason);
     TrackingResult r;
     r.send_image = in.send_image;
@@ -75,7 +85,7 @@ TrackingResult build_tracking(const RequestView& req, const gateway::EdgeContext
         r.reason = "do_not_track";
         return r;
     }
-    RequestCookies cookies = read_cookies(req, opts);
+    RequestCookies cookies = read_cookies(req, opts, sp);
     const HitContext ctx{edge, opts, now, in.token && !php::php_empty(*in.token), cookies.third_party};
     SetGrouper grouper(opts.queue.queues);
     if (!queue_hits(in, req, ctx, cookies, grouper, r)) return r;

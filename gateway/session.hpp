@@ -77,6 +77,7 @@ private:
     void read_proxy_header();
     void do_read();
     void read_request();
+    bool parse_buffered();
     void arm_read_timer(std::chrono::milliseconds timeout);
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();

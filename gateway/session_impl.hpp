@@ -188,9 +188,29 @@ void BasicSession<Stream>::read_request() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(shared_.opts.server.max_header_bytes));
     parser_->body_limit(shared_.opts.server.max_body_bytes);
+    if (parse_buffered()) return;
     arm_read_timer(shared_.opts.server.read_timeout);
     boost::beast::http::async_read(stream_, buffer_, *parser_,
                                    boost::beast::bind_front_handler(&BasicSession::on_read, this->shared_from_this()));
+}
+
+// The usual keep-alive request arrives whole in the read that waited for its first byte: parse it
+// from the buffer at once, as Beast's read would, without a second asynchronous read and its
+// deadline. False when more bytes are needed (the caller then reads them, with the deadline).
+template <class Stream>
+bool BasicSession<Stream>::parse_buffered() {
+    beast::error_code ec;
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+        const std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more) return false;
+        if (ec) break;
+        if (used == 0) return false;
+    }
+    if (!ec && !parser_->is_done()) return false;
+    reading_ = false;
+    on_read(ec, 0);
+    return true;
 }
 
 template <class Stream>

@@ -130,6 +130,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     bool writing = false;
     bool connected = false;
     unsigned generation = 0;  // bumped on every disconnect; stale completions compare it
+    Clock::time_point last_progress{};  // the last reply, or the first command sent with none outstanding
+    bool reply_armed = false;           // the reply timer has a wait in progress
+    std::uint64_t reply_seq = 0;        // bumped per wait and per disarm; a stale wait's handler does nothing
     std::array<char, std::size_t{64} * 1024> inbuf{};
     std::chrono::milliseconds backoff;
     std::function<void()> on_stopped;
@@ -317,7 +320,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}});
         // The handshake has the reply deadline too: a server that accepted the connection and then
         // stalls (stopped, overloaded, not Redis at all) must not hold the writer forever.
-        arm_reply_timer(gen);
+        note_progress(gen);
         send(gen);
     }
 
@@ -356,7 +359,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 freeReplyObject(reply);
                 if (!ok || gen != self->generation) return;
             }
-            self->arm_reply_timer(gen);
+            self->note_progress(gen);
             if (self->stopping && self->finish_stop_if_idle()) return;
             self->read_loop(gen);
         });
@@ -437,22 +440,44 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         f.ack(status);
     }
 
-    void arm_reply_timer(unsigned gen) {
-        if (inflight.empty()) {
-            reply_timer.cancel();
-            return;
-        }
-        auto self = shared_from_this();
+    // The reply deadline: the connection fails once Redis has owed a reply for --redis-reply-timeout
+    // (plus the WAIT timeout while a WAIT is on the wire) with none arriving. One wait covers many
+    // sets: a reply only moves `last_progress`, and the timer, when it fires, either waits again for
+    // what is left or fails the connection. No timer operation per set.
+    std::chrono::milliseconds reply_allowance() const {
         // A WAIT on the wire may legitimately take its own timeout before Redis answers it.
         const bool waiting =
             std::any_of(inflight.begin(), inflight.end(), [](const Inflight& f) { return f.kind == Kind::wait; });
-        reply_timer.expires_after(opts.reply_timeout + (waiting ? opts.wait_timeout : std::chrono::milliseconds(0)));
-        reply_timer.async_wait([self, gen](boost::system::error_code ec) {
+        return opts.reply_timeout + (waiting ? opts.wait_timeout : std::chrono::milliseconds(0));
+    }
+
+    // Called when a reply arrived, or when the first outstanding command was sent.
+    void note_progress(unsigned gen) {
+        last_progress = Clock::now();
+        if (!inflight.empty() && !reply_armed) arm_reply_timer(gen, last_progress + reply_allowance());
+    }
+
+    void arm_reply_timer(unsigned gen, Clock::time_point at) {
+        reply_armed = true;
+        const std::uint64_t seq = ++reply_seq;
+        auto self = shared_from_this();
+        reply_timer.expires_at(at);
+        reply_timer.async_wait([self, gen, seq](boost::system::error_code ec) {
+            if (seq != self->reply_seq) return;  // disarmed by a disconnect or a stop
+            self->reply_armed = false;
             if (ec || gen != self->generation || self->inflight.empty()) return;
+            const auto deadline = self->last_progress + self->reply_allowance();
+            if (Clock::now() < deadline) return self->arm_reply_timer(gen, deadline);
             const Kind k = self->inflight.front().kind;
             const bool handshake = k == Kind::handshake || k == Kind::last_handshake;
             self->fail(handshake ? "redis_handshake_timeout" : "redis_reply_timeout", "");
         });
+    }
+
+    void disarm_reply_timer() {
+        reply_timer.cancel();
+        reply_armed = false;
+        ++reply_seq;
     }
 
     void flush() {
@@ -494,7 +519,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         }
         if (metrics) metrics->redis_batch(batch.size());
         const unsigned gen = generation;
-        if (inflight.size() == batch.size() + extra + (opts.wait_replicas > 0 ? 1 : 0)) arm_reply_timer(gen);
+        if (inflight.size() == batch.size() + extra + (opts.wait_replicas > 0 ? 1 : 0)) note_progress(gen);
         send(gen);
     }
 
@@ -525,7 +550,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (sentinel_socket) sentinel_socket->close(ignored);
         sentinel_timer.cancel();
         resolver.cancel();
-        reply_timer.cancel();
+        disarm_reply_timer();
         connect_timer.cancel();
         if (metrics) {
             if (was_ready) metrics->redis_connected(false);
@@ -577,7 +602,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         boost::system::error_code ignored;
         socket.close(ignored);
         resolver.cancel();
-        reply_timer.cancel();
+        disarm_reply_timer();
         retry_timer.cancel();
         connect_timer.cancel();
         sentinel_timer.cancel();

@@ -1,101 +1,176 @@
-// JSON encoding of a request set. Hand-written around boost::json::serialize so that env.server and
-// env.cookie keep PHP's shapes (an empty cookie map is [] as PHP writes it) without building an
-// intermediate document per hit.
+// JSON encoding of a request set. Hand-written so that env.server and env.cookie keep PHP's shapes
+// (an empty cookie map is [] as PHP writes it) without building an intermediate document per hit,
+// and so that the strings, most of a set's bytes, are scanned 8 bytes at a time.
 #include "queue/request_set.hpp"
 
-#include <boost/json/serializer.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace mgw::queue {
 namespace {
 
-// Characters that need no escape are appended in runs: most values have none to escape.
-void append_string(std::string& out, std::string_view s) {
-    out.push_back('"');
-    std::size_t plain = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(s.data() + plain, i - plain);
-        plain = i + 1;
+// True when one of the 8 bytes in `x` is below 0x20, '"' or '\\' (exact as a whole: a borrow can
+// only mark bytes after a real match).
+constexpr bool has_special(std::uint64_t x) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    const std::uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+    return (((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & high;
+}
+
+// The document is written through a raw cursor into a string sized ahead (every write says how many
+// bytes it may need at most): no capacity check or call per character.
+class Writer {
+public:
+    explicit Writer(std::size_t expected) { buf_.resize(expected); }
+
+    // Room for `n` more bytes at the cursor.
+    char* room(std::size_t n) {
+        if (buf_.size() - len_ < n) buf_.resize(std::max(buf_.size() * 2, len_ + n));
+        return buf_.data() + len_;
+    }
+    void advance(char* to) { len_ = static_cast<std::size_t>(to - buf_.data()); }
+    void put(char c) { *room(1) = c, ++len_; }
+    void put(std::string_view s) {
+        std::memcpy(room(s.size()), s.data(), s.size());
+        len_ += s.size();
+    }
+    std::string take() && {
+        buf_.resize(len_);
+        return std::move(buf_);
+    }
+
+private:
+    std::string buf_;
+    std::size_t len_ = 0;
+};
+
+// A JSON string, scanned 8 bytes at a time: most values have nothing to escape. The escapes are
+// Boost.JSON's (\b \f \n \r \t, \u00xx for the other control characters, nothing else), so hits
+// read exactly as Boost.JSON would write them.
+void append_string(Writer& w, std::string_view s) {
+    char* d = w.room(s.size() * 6 + 2);
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    *d++ = '"';
+    while (p < end) {
+        if (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if (!has_special(word)) {
+                std::memcpy(d, &word, 8);
+                d += 8;
+                p += 8;
+                continue;
+            }
+        }
+        const auto c = static_cast<unsigned char>(*p++);
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *d++ = static_cast<char>(c);
+            continue;
+        }
+        *d++ = '\\';
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"': *d++ = '"'; break;
+            case '\\': *d++ = '\\'; break;
+            case '\n': *d++ = 'n'; break;
+            case '\r': *d++ = 'r'; break;
+            case '\t': *d++ = 't'; break;
+            case '\b': *d++ = 'b'; break;
+            case '\f': *d++ = 'f'; break;
             default: {
                 static constexpr char hex[] = "0123456789abcdef";
-                out += "\\u00";
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 0xF]);
+                std::memcpy(d, "u00", 3);
+                d[3] = hex[c >> 4];
+                d[4] = hex[c & 0xF];
+                d += 5;
             }
         }
     }
-    out.append(s.data() + plain, s.size() - plain);
-    out.push_back('"');
+    *d++ = '"';
+    w.advance(d);
 }
 
-// A hit's object serialised straight into `out` (no intermediate string per hit).
-void append_value(std::string& out, const boost::json::object& hit) {
-    boost::json::serializer sr;
-    sr.reset(&hit);
-    while (!sr.done()) {
-        const std::size_t old = out.size();
-        out.resize(old + 512);
-        const auto part = sr.read(out.data() + old, 512);
-        out.resize(old + part.size());
+// A hit's parameters: strings, objects and arrays here (all that a query string gives), any other
+// JSON value (from a bulk body's objects) by Boost.JSON.
+void append_value(Writer& w, const boost::json::value& v);
+
+void append_object(Writer& w, const boost::json::object& o) {
+    w.put('{');
+    bool first = true;
+    for (const auto& kv : o) {
+        if (!first) w.put(',');
+        first = false;
+        append_string(w, kv.key());
+        w.put(':');
+        append_value(w, kv.value());
+    }
+    w.put('}');
+}
+
+void append_value(Writer& w, const boost::json::value& v) {
+    switch (v.kind()) {
+        case boost::json::kind::string: return append_string(w, v.get_string());
+        case boost::json::kind::object: return append_object(w, v.get_object());
+        case boost::json::kind::array: {
+            w.put('[');
+            bool first = true;
+            for (const auto& e : v.get_array()) {
+                if (!first) w.put(',');
+                first = false;
+                append_value(w, e);
+            }
+            w.put(']');
+            return;
+        }
+        default: w.put(boost::json::serialize(v));
     }
 }
 
-void append_map(std::string& out, const std::vector<std::pair<std::string, std::string>>& kv) {
-    if (kv.empty()) {
-        out += "[]";
-        return;
-    }
-    out.push_back('{');
+void append_map(Writer& w, const std::vector<std::pair<std::string, std::string>>& kv) {
+    if (kv.empty()) return w.put("[]");
+    w.put('{');
     bool first = true;
     for (const auto& [k, v] : kv) {
-        if (!first) out.push_back(',');
+        if (!first) w.put(',');
         first = false;
-        append_string(out, k);
-        out.push_back(':');
-        append_string(out, v);
+        append_string(w, k);
+        w.put(':');
+        append_string(w, v);
     }
-    out.push_back('}');
+    w.put('}');
 }
 
 }  // namespace
 
 std::string encode_json(const RequestSet& set) {
-    std::string out;
-    out.reserve(256 + 512 * set.requests.size());
-    out += "{\"requests\":[";
+    Writer w(512 + 1024 * set.requests.size());
+    w.put("{\"requests\":[");
     bool first = true;
     for (const auto& hit : set.requests) {
-        if (!first) out.push_back(',');
+        if (!first) w.put(',');
         first = false;
-        append_value(out, hit);
+        append_object(w, hit);
     }
-    out += "],\"env\":{\"server\":";
+    w.put("],\"env\":{\"server\":");
     // PHP writes an empty $_SERVER as [], but ours always has REMOTE_ADDR.
-    append_map(out, set.server);
-    out += ",\"cookie\":";
-    append_map(out, set.cookies);
-    out += "},\"tokenAuth\":";
-    if (set.token_auth) append_string(out, *set.token_auth);
-    else out += "false";
-    out += ",\"time\":";
+    append_map(w, set.server);
+    w.put(",\"cookie\":");
+    append_map(w, set.cookies);
+    w.put("},\"tokenAuth\":");
+    if (set.token_auth) append_string(w, *set.token_auth);
+    else w.put("false");
+    w.put(",\"time\":");
     char digits[24];
     auto end = std::to_chars(digits, digits + sizeof digits, set.time).ptr;
-    out.append(digits, end);
-    out.push_back('}');
-    return out;
+    w.put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    w.put('}');
+    return std::move(w).take();
 }
 
 }  // namespace mgw::queue

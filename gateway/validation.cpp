@@ -18,13 +18,6 @@ std::optional<std::string> str(const boost::json::object& hit, std::string_view 
     return queue::param_string(hit, name);
 }
 
-bool present(const boost::json::object& hit, std::string_view name) { return hit.find(name) != hit.end(); }
-
-bool non_empty(const boost::json::object& hit, std::string_view name) {
-    auto v = str(hit, name);
-    return v && !php::php_empty(*v);
-}
-
 bool blank(const std::optional<std::string>& v) {
     return !v ||
            std::all_of(v->begin(), v->end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
@@ -111,35 +104,76 @@ std::optional<std::int64_t> parse_cdt_exact(std::string_view cdt) {
     return parse_cdt(cdt);
 }
 
+namespace {
+
+// What worker_exception_reason reads of a hit, gathered in one pass over its keys: a pageview has a
+// dozen keys, and looking up each of the 17 names apart would scan them 17 times.
+struct Consulted {
+    const boost::json::value* cid = nullptr;
+    const boost::json::value* cdt = nullptr;
+    const boost::json::value* cdo = nullptr;
+    const boost::json::value* e_c = nullptr;
+    const boost::json::value* e_a = nullptr;
+    const boost::json::value* c_n = nullptr;
+    bool auth_param = false;  // cip, country, region, city, lat or long, non-empty
+    bool event = false;       // e_c, e_a, e_n or e_v present
+    bool content = false;     // c_n, c_p, c_t or c_i present
+    bool negative_timing = false;
+};
+
+std::optional<std::string> value_of(const boost::json::value* v) {
+    return v ? queue::value_string(*v) : std::nullopt;
+}
+
+Consulted consult(const boost::json::object& hit) {
+    Consulted c;
+    for (const auto& kv : hit) {
+        const std::string_view k = kv.key();
+        const boost::json::value& v = kv.value();
+        if (k.size() > 3 && k.starts_with("pf_")) {
+            auto t = queue::value_string(v);
+            if (t && php_intval(*t) < 0) c.negative_timing = true;
+            continue;
+        }
+        if (k == "cid") c.cid = &v;
+        else if (k == "cdt") c.cdt = &v;
+        else if (k == "cdo") c.cdo = &v;
+        else if (k == "e_c" || k == "e_a" || k == "e_n" || k == "e_v") {
+            c.event = true;
+            if (k == "e_c") c.e_c = &v;
+            if (k == "e_a") c.e_a = &v;
+        } else if (k == "c_n" || k == "c_p" || k == "c_t" || k == "c_i") {
+            c.content = true;
+            if (k == "c_n") c.c_n = &v;
+        } else if (k == "cip" || k == "country" || k == "region" || k == "city" || k == "lat" || k == "long") {
+            auto t = queue::value_string(v);
+            if (t && !php::php_empty(*t)) c.auth_param = true;
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
 std::string_view worker_exception_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
                                          std::int64_t now) {
-    if (auto cid = str(hit, "cid")) {
+    const Consulted c = consult(hit);
+    if (auto cid = value_of(c.cid)) {
         std::string clean = php::matomo_sanitize(*cid);
         if (!php::php_empty(clean) && clean.size() != 16) return "cid_invalid_length";
     }
     if (!has_token) {
-        for (auto name : {"cip", "country", "region", "city", "lat", "long"})
-            if (non_empty(hit, name)) return "auth_param_without_token";
-        if (auto cdt = str(hit, "cdt")) {
+        if (c.auth_param) return "auth_param_without_token";
+        if (auto cdt = value_of(c.cdt)) {
             auto t = parse_cdt(*cdt);
             if (t && *t <= now && now - *t >= opts.cdt_no_token_window) return "old_cdt_without_token";
         }
-        if (auto cdo = str(hit, "cdo"); cdo && php_intval(*cdo) >= opts.cdt_no_token_window)
+        if (auto cdo = value_of(c.cdo); cdo && php_intval(*cdo) >= opts.cdt_no_token_window)
             return "old_cdt_without_token";
     }
-    if (present(hit, "e_c") || present(hit, "e_a") || present(hit, "e_n") || present(hit, "e_v")) {
-        if (blank(str(hit, "e_c")) || blank(str(hit, "e_a"))) return "event_without_category_or_action";
-    }
-    if ((present(hit, "c_n") || present(hit, "c_p") || present(hit, "c_t") || present(hit, "c_i")) &&
-        blank(str(hit, "c_n")))
-        return "content_without_name";
-    for (const auto& kv : hit) {
-        std::string_view k = kv.key();
-        if (k.size() > 3 && k.substr(0, 3) == "pf_") {
-            auto v = str(hit, k);
-            if (v && php_intval(*v) < 0) return "negative_performance_timing";
-        }
-    }
+    if (c.event && (blank(value_of(c.e_c)) || blank(value_of(c.e_a)))) return "event_without_category_or_action";
+    if (c.content && blank(value_of(c.c_n))) return "content_without_name";
+    if (c.negative_timing) return "negative_performance_timing";
     return {};
 }
 

@@ -72,11 +72,24 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
     return need + 1;
 }
 
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+
+std::uint64_t load8(const char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
 // Offset of the first ill-formed byte, or s.size() when s is valid UTF-8.
 std::size_t first_invalid_utf8(std::string_view s) {
     std::size_t i = 0;
     const std::size_t n = s.size();
     while (i < n) {
+        if (n - i >= 8 && (load8(s.data() + i) & kHigh) == 0) {  // 8 ASCII bytes at a time
+            i += 8;
+            continue;
+        }
         if (static_cast<unsigned char>(s[i]) < 0x80) {
             ++i;
             continue;
@@ -118,12 +131,24 @@ int hex_value(char c) {
     return -1;
 }
 
+// True when one of the 8 bytes in `w` is `c` (exact as a whole).
+constexpr bool has_byte(std::uint64_t w, char c) {
+    const std::uint64_t x = w ^ (kOnes * static_cast<unsigned char>(c));
+    return ((x - kOnes) & ~x & kHigh) != 0;
+}
+
 // php_url_decode (plus = true) / php_raw_url_decode (plus = false), in place; returns the new length.
-// A '%' not followed by two hex digits is kept literally, as PHP does.
+// A '%' not followed by two hex digits is kept literally, as PHP does. Runs with nothing to decode
+// (most of a query string) are skipped 8 bytes at a time.
 std::size_t url_decode_in_place(char* s, std::size_t n, bool plus) {
-    char* d = s;
     const char* p = s;
     const char* const end = s + n;
+    while (end - p >= 8) {
+        const std::uint64_t w = load8(p);
+        if (has_byte(w, '%') || (plus && has_byte(w, '+'))) break;
+        p += 8;
+    }
+    char* d = s + (p - s);
     for (; p < end; ++p) {
         if (*p == '+' && plus) {
             *d++ = ' ';

@@ -61,7 +61,10 @@ std::string sha1_hex(std::string_view data) { return digest_hex(EVP_sha1(), data
 std::optional<std::string> param_string(const boost::json::object& hit, std::string_view name) {
     auto it = hit.find(name);
     if (it == hit.end()) return std::nullopt;
-    const auto& v = it->value();
+    return value_string(it->value());
+}
+
+std::optional<std::string> value_string(const boost::json::value& v) {
     if (v.is_string()) return std::string(v.get_string());
     if (v.is_int64()) return std::to_string(v.get_int64());
     if (v.is_uint64()) return std::to_string(v.get_uint64());

@@ -50,5 +50,7 @@ std::string sha1_hex(std::string_view data);
 // A parameter of a hit as the worker's getParam(..., 'string') sees it: strings as they are,
 // numbers and booleans in PHP's string form; arrays, objects and null give nullopt.
 std::optional<std::string> param_string(const boost::json::object& hit, std::string_view name);
+// The same for a value already found.
+std::optional<std::string> value_string(const boost::json::value& v);
 
 }  // namespace mgw::queue

@@ -77,6 +77,20 @@ void GuardedSink::submit(std::string key, std::string value, WriteAck ack) {
     });
 }
 
+void GuardedSink::submit_or_return(std::string key, std::string value, ReturnAck ack) {
+    if (guard_.paused()) return ack(WriteStatus::overloaded, std::move(key), std::move(value));
+    const std::size_t bytes = key.size() + value.size();
+    const long queue = queue_of_key(key);
+    guard_.handed(bytes);
+    inner_.submit_or_return(std::move(key), std::move(value),
+                            [this, bytes, queue, ack = std::move(ack)](WriteStatus s, std::string k, std::string v) {
+                                guard_.answered(bytes);
+                                if (s == WriteStatus::ok && metrics_ && queue >= 0)
+                                    metrics_->queue_pushed(static_cast<unsigned>(queue));
+                                ack(s, std::move(k), std::move(v));
+                            });
+}
+
 long queue_of_key(std::string_view key) {
     constexpr std::string_view prefix = "trackingQueueV1";
     if (!key.starts_with(prefix)) return -1;

@@ -70,6 +70,7 @@ public:
 
     void start() override { inner_.start(); }
     void submit(std::string key, std::string value, WriteAck ack) override;
+    void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
     void stop(std::function<void()> done) override { inner_.stop(std::move(done)); }
     bool ready() const override { return !guard_.paused() && inner_.ready(); }
     std::size_t pending_bytes() const override { return inner_.pending_bytes(); }

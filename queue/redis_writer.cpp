@@ -70,6 +70,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         Clock::time_point t0;
         std::shared_ptr<std::string> error;  // receives an error reply's text (cluster routing)
         bool asking = false;                 // send ASKING first (cluster ASK redirection)
+        ReturnAck ret;                       // instead of `ack`: submit_or_return
     };
     enum class Kind { hit, handshake, last_handshake, wait, asking };
     struct Inflight {
@@ -78,7 +79,17 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         Clock::time_point t0;
         Kind kind = Kind::hit;
         std::shared_ptr<std::string> error;
+        ReturnAck ret;  // submit_or_return: the set's bytes stay here until the outcome
+        std::string key;
+        std::string value;
     };
+
+    // Tells the submitter how its set ended (and hands the bytes back if it asked for them).
+    static void answer(WriteAck& ack, ReturnAck& ret, std::string& key, std::string& value, WriteStatus s) {
+        if (!ret) return ack(s);
+        if (s == WriteStatus::ok) return ret(s, {}, {});
+        ret(s, std::move(key), std::move(value));
+    }
 
     Impl(const net::any_io_executor& ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
         : strand(net::make_strand(io_executor(ex))), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
@@ -317,7 +328,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             steps.push_back(Kind::handshake);
         }
         steps.back() = Kind::last_handshake;
-        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}});
+        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}, {}, {}, {}});
         // The handshake has the reply deadline too: a server that accepted the connection and then
         // stalls (stopped, overloaded, not Redis at all) must not hold the writer forever.
         note_progress(gen);
@@ -437,7 +448,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                                                                    : metrics::WriteOutcome::unavailable,
                                  secs);
         }
-        f.ack(status);
+        answer(f.ack, f.ret, f.key, f.value, status);
     }
 
     // The reply deadline: the connection fails once Redis has owed a reply for --redis-reply-timeout
@@ -505,17 +516,23 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         for (auto& it : batch) {
             if (it.asking) {
                 append_command(out, {"ASKING"});
-                inflight.push_back(Inflight{{}, 0, it.t0, Kind::asking, {}});
+                inflight.push_back(Inflight{{}, 0, it.t0, Kind::asking, {}, {}, {}, {}});
                 ++extra;
             }
             append_command(out, {"RPUSH", it.key, it.value});
             inflight.push_back(
-                Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error)});
+                Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error), {}, {}, {}});
+            if (it.ret) {
+                Inflight& f = inflight.back();
+                f.ret = std::move(it.ret);
+                f.key = std::move(it.key);
+                f.value = std::move(it.value);
+            }
         }
         if (opts.wait_replicas > 0) {
             append_command(out,
                            {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
-            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}});
+            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}, {}, {}, {}});
         }
         if (metrics) metrics->redis_batch(batch.size());
         const unsigned gen = generation;
@@ -534,10 +551,39 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         });
     }
 
+    // Takes a set from any thread (submit, submit_routed, submit_or_return).
+    void enqueue(Item&& item) {
+        Impl& im = *this;
+        if (im.stopping || !im.is_ready) {
+            if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
+            answer(item.ack, item.ret, item.key, item.value, WriteStatus::unavailable);
+            return;
+        }
+        const std::size_t bytes = item.key.size() + item.value.size();
+        if (im.pending_bytes.fetch_add(bytes) + bytes > im.opts.max_pending_bytes) {
+            im.pending_bytes -= bytes;
+            if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
+            answer(item.ack, item.ret, item.key, item.value, WriteStatus::overloaded);
+            return;
+        }
+        if (im.metrics) im.metrics->redis_pending_add(static_cast<double>(bytes));
+        item.t0 = Clock::now();
+        bool schedule = false;
+        {
+            std::lock_guard lock(im.mu);
+            im.pending.push_back(std::move(item));
+            schedule = !im.flush_scheduled;
+            im.flush_scheduled = true;
+        }
+        if (schedule) {
+            net::post(im.strand, [impl = shared_from_this()] { impl->flush(); });
+        }
+    }
+
     void refuse(Item& it, WriteStatus s) {
         add_pending(it.key.size() + it.value.size(), true);
         if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-        it.ack(s);
+        answer(it.ack, it.ret, it.key, it.value, s);
     }
 
     void fail(std::string_view event, std::string_view detail) {
@@ -571,7 +617,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (f.kind != Kind::hit) continue;
             add_pending(f.bytes, true);
             if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-            f.ack(WriteStatus::unconfirmed);
+            answer(f.ack, f.ret, f.key, f.value, WriteStatus::unconfirmed);
         }
         std::vector<Item> waiting;
         {
@@ -628,34 +674,13 @@ void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
     submit_routed(std::move(key), std::move(value), std::move(ack), nullptr, false);
 }
 
+void RedisWriter::submit_or_return(std::string key, std::string value, ReturnAck ack) {
+    impl_->enqueue(Impl::Item{std::move(key), std::move(value), {}, {}, nullptr, false, std::move(ack)});
+}
+
 void RedisWriter::submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,
                                 bool asking) {
-    Impl& im = *impl_;
-    if (im.stopping || !im.is_ready) {
-        if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-        ack(WriteStatus::unavailable);
-        return;
-    }
-    const std::size_t bytes = key.size() + value.size();
-    if (im.pending_bytes.fetch_add(bytes) + bytes > im.opts.max_pending_bytes) {
-        im.pending_bytes -= bytes;
-        if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
-        ack(WriteStatus::overloaded);
-        return;
-    }
-    if (im.metrics) im.metrics->redis_pending_add(static_cast<double>(bytes));
-    bool schedule = false;
-    {
-        std::lock_guard lock(im.mu);
-        im.pending.push_back(
-            Impl::Item{std::move(key), std::move(value), std::move(ack), Clock::now(), std::move(error), asking});
-        schedule = !im.flush_scheduled;
-        im.flush_scheduled = true;
-    }
-    if (schedule) {
-        auto impl = impl_;
-        net::post(im.strand, [impl] { impl->flush(); });
-    }
+    impl_->enqueue(Impl::Item{std::move(key), std::move(value), std::move(ack), {}, std::move(error), asking, {}});
 }
 
 void RedisWriter::stop(std::function<void()> done) {

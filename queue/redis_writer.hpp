@@ -30,6 +30,8 @@ public:
     void start() override;
     // Thread-safe. `value` is the finished (compressed) request set.
     void submit(std::string key, std::string value, WriteAck ack) override;
+    // No copy: the writer keeps the set's bytes until Redis answers, and hands them back unless stored.
+    void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
     // For the cluster writer: when Redis answers the RPUSH with an error, its text (MOVED, ASK...)
     // is stored in *error before `ack` runs; `asking` sends ASKING in front of the RPUSH.
     void submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace mgw::queue {
 
@@ -22,6 +24,11 @@ enum class WriteStatus {
 // the set is refused at once. Keep it short (post elsewhere).
 using WriteAck = std::function<void(WriteStatus)>;
 
+// Like WriteAck, for submit_or_return: a set that was not stored comes back with its status, its key
+// and its value (both empty when the status is ok), so the caller can keep it elsewhere without
+// holding a copy while the sink has it.
+using ReturnAck = std::function<void(WriteStatus, std::string key, std::string value)>;
+
 // Where a sink reports state changes: (level, event, detail). Never per hit.
 using WriterLog = std::function<void(std::string_view, std::string_view, std::string_view)>;
 
@@ -31,6 +38,15 @@ public:
     virtual void start() = 0;
     // Thread-safe. `key` is the queue's list, `value` the finished (compressed) request set.
     virtual void submit(std::string key, std::string value, WriteAck ack) = 0;
+    // Like submit, but a set that is not stored is handed back through `ack`. This default keeps a
+    // copy of it; a sink that holds the bytes until the outcome anyway hands back its own.
+    virtual void submit_or_return(std::string key, std::string value, ReturnAck ack) {
+        auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);
+        submit(std::move(key), std::move(value), [held, ack = std::move(ack)](WriteStatus s) {
+            if (s == WriteStatus::ok) return ack(s, {}, {});
+            ack(s, std::move(held->first), std::move(held->second));
+        });
+    }
     // Stops taking sets, finishes those already taken (bounded by the sink's timeouts), then calls
     // `done` on the sink's executor.
     virtual void stop(std::function<void()> done) = 0;

@@ -68,18 +68,17 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                 return;
             case AckMode::spool: {
                 if (!redis.ready()) return to_spool(key, value, std::move(ack));
-                // The writer takes the strings; keep the bytes for the spool in case Redis fails.
-                auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);
-                redis.submit(std::move(key), std::move(value),
-                             [self, held, ack = std::move(ack)](WriteStatus s) mutable {
-                                 if (s == WriteStatus::ok) {
-                                     self->acknowledged(metrics::AckedVia::redis);
-                                     return ack(s);
-                                 }
-                                 if (s == WriteStatus::unconfirmed && self->metrics)
-                                     self->metrics->spool_possible_duplicates(1);
-                                 self->to_spool(held->first, held->second, std::move(ack));
-                             });
+                // The writer hands the set back if Redis does not take it: no copy is kept meanwhile.
+                redis.submit_or_return(std::move(key), std::move(value),
+                                       [self, ack = std::move(ack)](WriteStatus s, std::string k, std::string v) mutable {
+                                           if (s == WriteStatus::ok) {
+                                               self->acknowledged(metrics::AckedVia::redis);
+                                               return ack(s);
+                                           }
+                                           if (s == WriteStatus::unconfirmed && self->metrics)
+                                               self->metrics->spool_possible_duplicates(1);
+                                           self->to_spool(k, v, std::move(ack));
+                                       });
                 return;
             }
             case AckMode::memory: {
@@ -89,11 +88,10 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                 if (!record_fits(key, value)) return redis.submit(std::move(key), std::move(value), std::move(ack));
                 acknowledged(metrics::AckedVia::memory);
                 ack(WriteStatus::ok);
-                auto held = std::make_shared<std::pair<std::string, std::string>>(key, value);
-                redis.submit(std::move(key), std::move(value), [self, held](WriteStatus s) {
+                redis.submit_or_return(std::move(key), std::move(value), [self](WriteStatus s, std::string k, std::string v) {
                     if (s == WriteStatus::ok) return;
                     if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
-                    self->spool->append(held->first, held->second, [self](bool stored) {
+                    self->spool->append(k, v, [self](bool stored) {
                         // Acknowledged already and now neither in Redis nor on disk: say so loudly.
                         if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
                         if (!stored && self->log)

@@ -138,6 +138,9 @@ void TrackingServer::do_accept() {
                 shared_.connections++;
                 boost::system::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
+                // The session writes an answer at once when it fits (never blocking); if this
+                // fails, it writes asynchronously as before.
+                socket.non_blocking(true, ignored);
                 // The accept loop must go on whatever one connection's start throws.
                 try {
                     std::make_shared<Session>(TcpStream(std::move(socket)), shared_)->run();

@@ -117,6 +117,7 @@ private:
     bool idle_ = true;              // waiting for the first byte of a next request
     bool drain_cancelled_ = false;  // the drain cancelled this idle connection's read
     bool first_request_ = true;
+    unsigned sync_depth_ = 0;  // answers written at once whose on_write is still on the stack
     // Per-request bookkeeping for metrics and the access log.
     std::chrono::steady_clock::time_point t0_;
     metrics::Endpoint endpoint_ = metrics::Endpoint::other;

@@ -21,6 +21,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -470,6 +471,34 @@ void BasicSession<Stream>::send() {
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
     const auto body = fixed_ ? Response::body_type::value_type{} : res_.body();
     const std::array<net::const_buffer, 2> bufs{net::buffer(wire_), net::buffer(body.data(), body.size())};
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+        // An answer usually fits the socket's buffer: written at once (the socket is non-blocking),
+        // without an asynchronous write, its deadline and its completion. What does not fit goes
+        // the asynchronous way. The depth bound keeps a run of pipelined answers off the stack.
+        constexpr unsigned max_sync_depth = 8;
+        if (sync_depth_ < max_sync_depth && stream_.socket().non_blocking()) {
+            beast::error_code ec;
+            std::size_t n = stream_.socket().write_some(bufs, ec);
+            if (ec == net::error::would_block || ec == net::error::try_again) {
+                ec = {};
+                n = 0;
+            }
+            if (ec || n == net::buffer_size(bufs)) {
+                Ops::no_deadline(stream_);
+                ++sync_depth_;
+                on_write(ec, n);
+                --sync_depth_;
+                return;
+            }
+            beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
+            rest.consume(n);
+            net::async_write(stream_, rest,
+                             [self = this->shared_from_this(), n](beast::error_code ec, std::size_t more) {
+                                 self->on_write(ec, n + more);
+                             });
+            return;
+        }
+    }
     net::async_write(stream_, bufs, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
 }
 

@@ -309,6 +309,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             boost::system::error_code ignored;
             socket.set_option(net::ip::tcp::no_delay(true), ignored);
         }
+        // send() writes what fits at once and leaves the rest to an asynchronous write: never a
+        // blocking write.
+        if (socket.non_blocking(true, ec); ec) return fail("redis_connect_failed", ec.message());
         read_loop(gen);
         out.clear();
         std::vector<Kind> steps;
@@ -332,7 +335,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         // The handshake has the reply deadline too: a server that accepted the connection and then
         // stalls (stopped, overloaded, not Redis at all) must not hold the writer forever.
         note_progress(gen);
-        send(gen);
+        if (send(gen)) flush();
     }
 
     void mark_ready() {
@@ -492,11 +495,17 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void flush() {
+        while (flush_batch()) {
+        }
+    }
+
+    // Sends one batch of pending sets; true when it was written at once and more may be pending.
+    bool flush_batch() {
         std::vector<Item> batch;
         {
             std::lock_guard lock(mu);
             flush_scheduled = false;
-            if (writing) return;
+            if (writing) return false;
             if (is_ready) {
                 const std::size_t n = std::min(pending.size(), opts.max_batch_commands);
                 batch.reserve(n);
@@ -506,10 +515,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 batch.swap(pending);
             }
         }
-        if (batch.empty()) return;
+        if (batch.empty()) return false;
         if (!is_ready) {
             for (auto& it : batch) refuse(it, WriteStatus::unavailable);
-            return;
+            return false;
         }
         out.clear();
         std::size_t extra = 0;
@@ -537,18 +546,37 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (metrics) metrics->redis_batch(batch.size());
         const unsigned gen = generation;
         if (inflight.size() == batch.size() + extra + (opts.wait_replicas > 0 ? 1 : 0)) note_progress(gen);
-        send(gen);
+        return send(gen);
     }
 
-    void send(unsigned gen) {
+    // Writes `out`. Most batches fit the socket's buffer and are written at once, without an
+    // asynchronous write and its completion (the socket is non-blocking): true then. Otherwise the
+    // rest goes out asynchronously, and its completion flushes again.
+    bool send(unsigned gen) {
         writing = true;
+        boost::system::error_code ec;
+        std::size_t n = socket.write_some(net::buffer(out), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec) {
+            fail("redis_write_failed", ec.message());
+            return false;
+        }
+        if (n == out.size()) {
+            writing = false;
+            return true;
+        }
         auto self = shared_from_this();
-        net::async_write(socket, net::buffer(out), [self, gen](boost::system::error_code ec, std::size_t) {
-            if (gen != self->generation) return;
-            self->writing = false;
-            if (ec) return self->fail("redis_write_failed", ec.message());
-            self->flush();
-        });
+        net::async_write(socket, net::buffer(out.data() + n, out.size() - n),
+                         [self, gen](boost::system::error_code ec, std::size_t) {
+                             if (gen != self->generation) return;
+                             self->writing = false;
+                             if (ec) return self->fail("redis_write_failed", ec.message());
+                             self->flush();
+                         });
+        return false;
     }
 
     // Takes a set from any thread (submit, submit_routed, submit_or_return).

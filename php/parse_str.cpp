@@ -294,6 +294,9 @@ public:
             result_.invalid_utf8 = true;
         }
 
+        // The usual name (printable ASCII, nothing encoded) is the same decoded, has no NUL byte and
+        // is valid UTF-8: one scan instead of a copy, a decode and two more scans.
+        if (plain_name(raw_name)) return register_variable(raw_name, std::move(value));
         std::string_view name = raw_name;
         if (!cookies_) {
             name_.assign(raw_name);
@@ -308,6 +311,10 @@ public:
             result_.invalid_utf8 = true;
         }
         register_variable(name, std::move(value));
+    }
+
+    static bool plain_name(std::string_view name) {
+        return std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7F && c != '%' && c != '+'; });
     }
 
     // json_encode turns gap-free integer-keyed arrays into lists; only needed after a '[' name.

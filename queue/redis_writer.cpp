@@ -128,6 +128,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     std::mutex mu;  // guards `pending` and `flush_scheduled`
     std::vector<Item> pending;
+    std::vector<Item> batch_;  // strand-only: the batch flush_batch() is sending
     bool flush_scheduled = false;
     std::atomic<std::size_t> pending_bytes{0};
     std::atomic<bool> is_ready{false};
@@ -501,7 +502,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     // Sends one batch of pending sets; true when it was written at once and more may be pending.
     bool flush_batch() {
-        std::vector<Item> batch;
+        // The batch vector is kept between batches (strand-only), so taking one allocates nothing.
+        std::vector<Item>& batch = batch_;
+        batch.clear();
         {
             std::lock_guard lock(mu);
             flush_scheduled = false;
@@ -518,6 +521,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (batch.empty()) return false;
         if (!is_ready) {
             for (auto& it : batch) refuse(it, WriteStatus::unavailable);
+            batch.clear();
             return false;
         }
         out.clear();
@@ -543,9 +547,11 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                            {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
             inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}, {}, {}, {}});
         }
-        if (metrics) metrics->redis_batch(batch.size());
+        const std::size_t taken = batch.size();
+        batch.clear();
+        if (metrics) metrics->redis_batch(taken);
         const unsigned gen = generation;
-        if (inflight.size() == batch.size() + extra + (opts.wait_replicas > 0 ? 1 : 0)) note_progress(gen);
+        if (inflight.size() == taken + extra + (opts.wait_replicas > 0 ? 1 : 0)) note_progress(gen);
         return send(gen);
     }
 

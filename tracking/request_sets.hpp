@@ -6,6 +6,7 @@
 #include "gateway/options.hpp"
 #include "tracking/request_view.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -45,12 +46,12 @@ class SetGrouper {
 public:
     explicit SetGrouper(unsigned queues);
     void add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone);
-    std::vector<Group>& groups() { return groups_; }
+    boost::container::small_vector<Group, 2>& groups() { return groups_; }
 
 private:
     std::size_t queues_;
-    std::vector<unsigned> slot_of_;  // (queue, token owner) -> index in groups_
-    std::vector<Group> groups_;
+    boost::container::small_vector<unsigned, 16> slot_of_;  // (queue, token owner) -> index in groups_
+    boost::container::small_vector<Group, 2> groups_;       // inline: a request is nearly always one set
 };
 
 struct OutgoingSet {
@@ -70,6 +71,6 @@ struct SetEnvelope {
 };
 
 // Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
-std::vector<OutgoingSet> encode_sets(std::vector<Group>& groups, SetEnvelope& envelope, int level);
+std::vector<OutgoingSet> encode_sets(boost::container::small_vector<Group, 2>& groups, SetEnvelope& envelope, int level);
 
 }  // namespace mgw::tracking

@@ -79,6 +79,7 @@ private:
     void read_request();
     bool parse_buffered();
     void arm_read_timer(std::chrono::milliseconds timeout);
+    void start_read_timer();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     void handle_request();
     void handle_tracking(const ResponseContext& ctx);
@@ -100,8 +101,11 @@ private:
                                       typename Stream::executor_type>
         read_timer_;
     bool timed_out_ = false;
-    bool reading_ = false;        // a request read (or idle wait) is in progress
-    std::uint64_t read_seq_ = 0;  // bumped for every read; a late timer of an earlier read does nothing
+    bool reading_ = false;  // a request read (or idle wait) is in progress
+    std::chrono::steady_clock::time_point read_deadline_;  // of the read in progress
+    std::chrono::steady_clock::time_point timer_expiry_;   // of the timer's wait in progress
+    bool timer_waiting_ = false;                           // the read timer has a wait in progress
+    std::uint64_t timer_gen_ = 0;  // bumped per wait: the handler of a replaced wait does nothing
     bool counted_ = false;        // the current request is in shared_.busy
     boost::beast::flat_buffer buffer_;
     ServerShared& shared_;

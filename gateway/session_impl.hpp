@@ -145,18 +145,33 @@ void BasicSession<Stream>::close_if_idle() {
     });
 }
 
+// One wait of the read timer serves many reads: arming only sets the current read's deadline, and
+// a wait already in progress that ends no later re-arms itself for what is left when it fires. A
+// keep-alive connection thus costs no timer operation per request. The handler acts only on the
+// read in progress and only once its deadline has passed: a wait that fired just as a read
+// completed (its handler queued behind the read's, where cancel() can no longer recall it) finds
+// no read, or a later read with a later deadline, and does nothing to it.
 template <class Stream>
 void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
     timed_out_ = false;
     reading_ = true;
-    const std::uint64_t seq = ++read_seq_;
     Ops::no_deadline(stream_);
-    read_timer_.expires_after(timeout);
-    read_timer_.async_wait([self = this->shared_from_this(), seq](boost::beast::error_code ec) {
-        // cancel() cannot recall a handler that is already queued: a timer that fired just as the
-        // read completed runs after it, maybe while the answer is being written. Only the timer of
-        // the read still in progress may cancel anything.
-        if (ec || seq != self->read_seq_ || !self->reading_) return;
+    read_deadline_ = session_detail::Clock::now() + timeout;
+    if (timer_waiting_ && timer_expiry_ <= read_deadline_) return;
+    start_read_timer();
+}
+
+template <class Stream>
+void BasicSession<Stream>::start_read_timer() {
+    timer_waiting_ = true;
+    timer_expiry_ = read_deadline_;
+    const std::uint64_t gen = ++timer_gen_;
+    read_timer_.expires_at(timer_expiry_);  // cancels a wait in progress: its handler sees an old gen
+    read_timer_.async_wait([self = this->shared_from_this(), gen](boost::beast::error_code ec) {
+        if (gen != self->timer_gen_) return;  // replaced by a wait with an earlier expiry
+        self->timer_waiting_ = false;
+        if (ec || !self->reading_) return;
+        if (session_detail::Clock::now() < self->read_deadline_) return self->start_read_timer();
         self->timed_out_ = true;
         Ops::cancel_reads(self->stream_);
     });
@@ -175,7 +190,6 @@ void BasicSession<Stream>::do_read() {
     stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
                                 self->reading_ = false;
-                                self->read_timer_.cancel();
                                 // Timed out, closed or broken while idle: nothing was started, just close.
                                 if (ec) return self->close();
                                 self->buffer_.commit(n);
@@ -217,7 +231,6 @@ bool BasicSession<Stream>::parse_buffered() {
 template <class Stream>
 void BasicSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     reading_ = false;
-    read_timer_.cancel();
     if (timed_out_ && ec == net::error::operation_aborted) ec = beast::error::timeout;
     idle_ = false;
     first_request_ = false;
@@ -534,6 +547,10 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
 
 template <class Stream>
 void BasicSession<Stream>::close() {
+    // The read timer's wait holds the session: end it now rather than at its expiry.
+    read_timer_.cancel();
+    ++timer_gen_;
+    timer_waiting_ = false;
     Ops::close(stream_);
 }
 

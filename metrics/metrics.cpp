@@ -66,7 +66,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         std::string ep(to_string(static_cast<Endpoint>(i)));
         for (unsigned s : kCommonStatuses)
             requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
-        durations_[i] = &dur.Add({{"endpoint", ep}}, kLatencyBuckets);
+        durations_[i] = std::make_unique<ShardedHistogram>(dur.Add({{"endpoint", ep}}, kLatencyBuckets), kLatencyBuckets);
     }
     auto& hits = BuildCounter()
                      .Name("matomo_gateway_hits_total")
@@ -86,16 +86,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Register(reg);
     for (std::size_t i = 0; i < writes_.size(); ++i)
         writes_[i] = &writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}});
-    redis_latency_ = &BuildHistogram()
-                          .Name("matomo_gateway_redis_write_duration_seconds")
-                          .Help("Time from handing a request set to the writer to its RPUSH reply")
-                          .Register(reg)
-                          .Add({}, kLatencyBuckets);
-    redis_batch_ = &BuildHistogram()
-                        .Name("matomo_gateway_redis_batch_commands")
-                        .Help("Commands sent to Redis in one pipelined write")
-                        .Register(reg)
-                        .Add({}, kBatchBuckets);
+    redis_latency_ = std::make_unique<ShardedHistogram>(
+        BuildHistogram()
+            .Name("matomo_gateway_redis_write_duration_seconds")
+            .Help("Time from handing a request set to the writer to its RPUSH reply")
+            .Register(reg)
+            .Add({}, kLatencyBuckets),
+        kLatencyBuckets);
+    redis_batch_ = std::make_unique<ShardedHistogram>(BuildHistogram()
+                                                          .Name("matomo_gateway_redis_batch_commands")
+                                                          .Help("Commands sent to Redis in one pipelined write")
+                                                          .Register(reg)
+                                                          .Add({}, kBatchBuckets),
+                                                      kBatchBuckets);
     redis_up_ = &BuildGauge()
                      .Name("matomo_gateway_redis_up")
                      .Help("Redis connections ready (--redis-connections when all are up)")
@@ -400,7 +403,7 @@ void Metrics::handler_exception(std::string_view reason) {
 
 void Metrics::request(Endpoint e, unsigned status, double seconds) {
     auto idx = static_cast<std::size_t>(e);
-    durations_[idx]->Observe(seconds);
+    durations_[idx]->observe(seconds);
     auto it = requests_[idx].find(status);
     if (it != requests_[idx].end()) {
         it->second->Increment();
@@ -420,7 +423,7 @@ void Metrics::hit_rejected(std::string_view reason, std::size_t n) {
 
 void Metrics::redis_write(WriteOutcome o, double seconds) {
     writes_[static_cast<std::size_t>(o)]->Increment();
-    if (o == WriteOutcome::ok) redis_latency_->Observe(seconds);
+    if (o == WriteOutcome::ok) redis_latency_->observe(seconds);
 }
 
 void Metrics::init_queue_view(unsigned queues) {
@@ -517,6 +520,9 @@ std::string Metrics::serialize() {
         std::lock_guard lock(dynamic_mu_);
         for (auto& hook : scrape_hooks_) hook();
     }
+    for (auto& d : durations_) d->flush();
+    redis_latency_->flush();
+    redis_batch_->flush();
     return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

@@ -8,6 +8,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "metrics/sharded_histogram.hpp"
+
 #include <array>
 #include <functional>
 #include <map>
@@ -56,7 +58,7 @@ public:
     void hits_failed(std::size_t n) { hits_failed_->Increment(static_cast<double>(n)); }
 
     void redis_write(WriteOutcome o, double seconds);
-    void redis_batch(std::size_t commands) { redis_batch_->Observe(static_cast<double>(commands)); }
+    void redis_batch(std::size_t commands) { redis_batch_->observe(static_cast<double>(commands)); }
     // Counted per connection (a pool has several): +1 when one becomes ready, -1 when it stops being.
     void redis_connected(bool up) { redis_up_->Increment(up ? 1 : -1); }
     void redis_reconnect() { redis_reconnects_->Increment(); }
@@ -153,14 +155,15 @@ private:
     prometheus::Family<prometheus::Counter>* requests_family_;
     prometheus::Family<prometheus::Counter>* rejected_family_;
     std::array<std::map<unsigned, prometheus::Counter*>, static_cast<std::size_t>(Endpoint::count_)> requests_;
-    std::array<prometheus::Histogram*, static_cast<std::size_t>(Endpoint::count_)> durations_{};
+    // The hot path's histograms: sharded, no lock per observation (sharded_histogram.hpp).
+    std::array<std::unique_ptr<ShardedHistogram>, static_cast<std::size_t>(Endpoint::count_)> durations_{};
     std::mutex dynamic_mu_;  // only for label sets first seen at run time (rare statuses / reasons)
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
     prometheus::Counter* hits_queued_;
     prometheus::Counter* hits_failed_;
     std::array<prometheus::Counter*, static_cast<std::size_t>(WriteOutcome::count_)> writes_{};
-    prometheus::Histogram* redis_latency_;
-    prometheus::Histogram* redis_batch_;
+    std::unique_ptr<ShardedHistogram> redis_latency_;
+    std::unique_ptr<ShardedHistogram> redis_batch_;
     prometheus::Gauge* redis_up_;
     prometheus::Counter* redis_reconnects_;
     prometheus::Counter* redis_moved_;

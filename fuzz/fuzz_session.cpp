@@ -44,7 +44,6 @@ public:
     }
     void stop(std::function<void()> done) override { done(); }
     bool ready() const override { return true; }
-    std::size_t pending_bytes() const override { return 0; }
 };
 
 mgw::gateway::Options make_options(bool proxy_protocol, bool strict, bool large) {

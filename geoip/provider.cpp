@@ -46,7 +46,6 @@ ReloadResult GeoProvider::load_locked(FileStamp seen) {
         db_.swap(db);
     }
     db.reset();  // the old database, unmapped here unless a lookup still holds it
-    loads_.fetch_add(1, std::memory_order_relaxed);
     return {ReloadStatus::reloaded, {}};
 }
 

@@ -58,7 +58,6 @@ public:
     std::shared_ptr<const GeoDatabase> current() const;
     bool loaded() const { return current() != nullptr; }
     const std::string& path() const { return path_; }
-    std::uint64_t loads() const { return loads_.load(std::memory_order_relaxed); }  // successful opens so far
 
 private:
     struct FileStamp {
@@ -79,7 +78,6 @@ private:
     // only the pointer copy (a refcount increment), never an open or a stat.
     mutable std::mutex db_mutex_;
     std::shared_ptr<const GeoDatabase> db_;
-    std::atomic<std::uint64_t> loads_{0};
     std::mutex reload_mutex_;  // serialises SIGHUP and timer reloads; lookups never take it
     FileStamp last_seen_;
     bool attempted_ = false;

@@ -291,7 +291,6 @@ public:
         value.resize(url_decode_in_place(value.data(), value.size(), !cookies_));
         if (const auto bad = first_invalid_utf8(value); bad != value.size()) {
             value = scrubbed(value, bad);
-            result_.invalid_utf8 = true;
         }
 
         // The usual name (printable ASCII, nothing encoded) is the same decoded, has no NUL byte and
@@ -308,7 +307,6 @@ public:
         if (const auto bad = first_invalid_utf8(name); bad != name.size()) {
             name_ = scrubbed(name, bad);
             name = name_;
-            result_.invalid_utf8 = true;
         }
         register_variable(name, std::move(value));
     }

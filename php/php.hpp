@@ -18,7 +18,6 @@ struct ParseLimits {
 struct ParseResult {
     std::size_t vars = 0;        // name=value pairs seen (before the max_vars cut)
     bool over_max_vars = false;  // more pairs than limits.max_vars: the rest were not stored
-    bool invalid_utf8 = false;   // some name or value held invalid UTF-8 (replaced by U+FFFD)
 };
 
 // Parses an application/x-www-form-urlencoded string (a query string or a form body) into `out`

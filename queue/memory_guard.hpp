@@ -73,7 +73,6 @@ public:
     void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
     void stop(std::function<void()> done) override { inner_.stop(std::move(done)); }
     bool ready() const override { return !guard_.paused() && inner_.ready(); }
-    std::size_t pending_bytes() const override { return inner_.pending_bytes(); }
 
 private:
     QueueSink& inner_;

@@ -235,11 +235,4 @@ std::string RedisCluster::problem() const {
     return map_complete_ ? std::string{} : std::string("no complete slot map yet");
 }
 
-std::size_t RedisCluster::pending_bytes() const {
-    std::lock_guard lock(mu_);
-    std::size_t total = 0;
-    for (const auto& [node, w] : writers_) total += w->pending_bytes();
-    return total;
-}
-
 }  // namespace mgw::queue

@@ -31,7 +31,6 @@ public:
     // The slot map is complete and every master's connection is ready.
     bool ready() const override;
     std::string problem() const override;
-    std::size_t pending_bytes() const override;
 
 private:
     static constexpr unsigned slots = 16384;

@@ -48,10 +48,4 @@ std::string RedisPool::problem() const {
     return {};
 }
 
-std::size_t RedisPool::pending_bytes() const {
-    std::size_t total = 0;
-    for (const auto& w : writers_) total += w->pending_bytes();
-    return total;
-}
-
 }  // namespace mgw::queue

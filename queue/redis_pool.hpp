@@ -23,7 +23,6 @@ public:
     // connection that is down is refused at once (unavailable), so only those queues go to the spool.
     bool ready() const override;
     std::string problem() const override;
-    std::size_t pending_bytes() const override;
 
     // The connection a key is written through.
     static std::size_t index_for(std::string_view key, std::size_t connections);

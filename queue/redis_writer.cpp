@@ -732,6 +732,5 @@ std::string RedisWriter::problem() const {
     std::lock_guard lock(impl_->problem_mu);
     return impl_->last_problem;
 }
-std::size_t RedisWriter::pending_bytes() const { return impl_->pending_bytes; }
 
 }  // namespace mgw::queue

@@ -42,7 +42,6 @@ public:
 
     bool ready() const override;
     std::string problem() const override;
-    std::size_t pending_bytes() const override;
 
 private:
     struct Impl;

@@ -55,7 +55,6 @@ public:
     // Why the sink is not ready (e.g. "connect failed: Connection refused", "auth failed: WRONGPASS
     // ..."); empty when it is, or when it can't say. Thread-safe; for /readyz and the error log.
     virtual std::string problem() const { return {}; }
-    virtual std::size_t pending_bytes() const = 0;
 };
 
 }  // namespace mgw::queue

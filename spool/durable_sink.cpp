@@ -228,8 +228,6 @@ void DurableSink::stop(std::function<void()> done) { impl_->stop(std::move(done)
 
 bool DurableSink::ready() const { return impl_->redis.ready() || (impl_->spool && !impl_->spool->full()); }
 
-std::size_t DurableSink::pending_bytes() const { return impl_->redis.pending_bytes(); }
-
 bool DurableSink::spool_full() const { return impl_->spool && impl_->spool->full(); }
 
 }  // namespace mgw::spool

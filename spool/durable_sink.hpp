@@ -45,7 +45,6 @@ public:
     void stop(std::function<void()> done) override;
     // Redis connected, or room in the spool.
     bool ready() const override;
-    std::size_t pending_bytes() const override;
     bool spool_full() const;
 
 private:

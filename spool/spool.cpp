@@ -509,10 +509,6 @@ std::uint64_t Spool::records() const {
     std::lock_guard lock(mu_);
     return records_;
 }
-std::uint64_t Spool::segments() const {
-    std::lock_guard lock(mu_);
-    return segments_.size();
-}
 std::uint64_t Spool::pending_bytes() const {
     std::lock_guard lock(mu_);
     return pending_bytes_;

@@ -88,7 +88,6 @@ public:
     bool full() const;
     std::uint64_t bytes() const;
     std::uint64_t records() const;
-    std::uint64_t segments() const;
     // Unix ms at which the oldest record still waiting was spooled; 0 when none waits.
     std::uint64_t oldest_spooled_ms() const;
     // Encoded sets in memory waiting for the I/O thread.

@@ -30,7 +30,6 @@ public:
     }
     void stop(std::function<void()> done) override { done(); }
     bool ready() const override { return true; }
-    std::size_t pending_bytes() const override { return 0; }
 };
 
 }  // namespace

@@ -232,7 +232,7 @@ TEST_CASE("differential: parse_str matches PHP 8 parse_str() on tricky and rando
         corpus);
     for (std::size_t i = 0; i < corpus.size(); ++i) {
         json::object ours;
-        const auto result = mgw::php::parse_str(corpus[i], ours);
+        mgw::php::parse_str(corpus[i], ours);
         json::parse_options deep;
         deep.max_depth = 128;  // the corpus nests 65 levels
         const json::value expected = json::parse(php[i], {}, deep);
@@ -241,7 +241,6 @@ TEST_CASE("differential: parse_str matches PHP 8 parse_str() on tricky and rando
         INFO("ours " << json::serialize(ours).substr(0, 600));
         CHECK(json::value(ours) == expected);
         CHECK(json::serialize(ours) == json::serialize(expected));  // same key order as well
-        CHECK_FALSE(result.invalid_utf8);
     }
 }
 

@@ -26,6 +26,7 @@ def load_fixtures():
             "headers": req["headers"],
             "body": base64.b64decode(req["body"]["base64"]) if req.get("body") else b"",
             "raw": base64.b64decode(req["raw_base64"]),
+            "values": [e["decompressed_text"].encode() for e in case["redis"]["new_entries"]],
         })
     if not cases:
         sys.exit(f"make_corpus: no fixtures in {FIXTURES}")
@@ -63,7 +64,7 @@ PROXY_V2_LOCAL = V2_SIG + b"\x20\x00\x00\x00"
 
 
 def seeds(cases):
-    out = {"query_form": {}, "bulk_json": {}, "session": {}, "client_ip": {}}
+    out = {"query_form": {}, "bulk_json": {}, "session": {}, "client_ip": {}, "small_deflate": {}}
 
     for c in cases:
         query = urlsplit(c["target"]).query
@@ -131,6 +132,18 @@ def seeds(cases):
     out["client_ip"]["seed-proxy-v2"] = PROXY_V2 + b"GET / HTTP/1.1\r\n"
     out["client_ip"]["seed-proxy-v2-ipv6-tlv"] = PROXY_V2_V6
     out["client_ip"]["seed-proxy-v2-local"] = PROXY_V2_LOCAL
+
+    # small_deflate: the queue values stock wrote, and the edge cases of the encoder.
+    for c in cases:
+        for i, value in enumerate(c["values"]):
+            out["small_deflate"][f"seed-value-{c['name']}-{i}"] = value
+    out["small_deflate"]["seed-empty"] = b""
+    out["small_deflate"]["seed-one-byte"] = b"x"
+    out["small_deflate"]["seed-three-bytes"] = b"abc"
+    out["small_deflate"]["seed-run-259"] = b"a" * 259
+    out["small_deflate"]["seed-all-bytes"] = bytes(range(256)) * 2
+    out["small_deflate"]["seed-far-copy"] = (b"<marker of a far copy>" + bytes(i * 7 % 251 for i in range(30000))
+                                             + b"<marker of a far copy>")
     return out
 
 

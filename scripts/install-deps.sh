@@ -10,10 +10,11 @@ BUILD_PKGS=(
   libssl-dev libdeflate-dev libtomlplusplus-dev catch2
 )
 # Run and test: the real parts the tests start (Redis, PHP to decode values as the plugin does,
-# HAProxy in front of the gateway, the Perl writer for test .mmdb files), curl for the README, and
-# python3 + Go (with the sprig template functions Helm uses) for the deployment checks in tests/deploy.
+# HAProxy in front of the gateway, the Perl writer for test .mmdb files), zlib to inflate what our
+# own encoder writes, curl for the README, and python3 + Go (with the sprig template functions Helm
+# uses) for the deployment checks in tests/deploy.
 RUN_PKGS=(
-  redis-server redis-sentinel redis-tools php-cli haproxy libmaxmind-db-writer-perl curl
+  redis-server redis-sentinel redis-tools php-cli haproxy libmaxmind-db-writer-perl zlib1g-dev curl
   python3 python3-yaml golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev
 )
 

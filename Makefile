@@ -31,7 +31,7 @@ test: build build-test
 tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan -j $(JOBS) --target matomo-gateway mgw_tests_integration mgw_tests_queue
-	cd build-tsan && ctest --output-on-failure --timeout 600 -R "integration|queue"
+	cd build-tsan && ctest --output-on-failure --timeout 600 -R "^(integration|queue):"
 
 # libFuzzer (clang-14 from Debian) over every fuzz/ target, FUZZ_SECONDS each, one after another, in
 # build-fuzz. `make test` already replays the committed corpora without clang.

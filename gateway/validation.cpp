@@ -121,9 +121,7 @@ struct Consulted {
     bool negative_timing = false;
 };
 
-std::optional<std::string> value_of(const boost::json::value* v) {
-    return v ? queue::value_string(*v) : std::nullopt;
-}
+std::optional<std::string> value_of(const boost::json::value* v) { return v ? queue::value_string(*v) : std::nullopt; }
 
 Consulted consult(const boost::json::object& hit) {
     Consulted c;

@@ -66,7 +66,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         std::string ep(to_string(static_cast<Endpoint>(i)));
         for (unsigned s : kCommonStatuses)
             requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
-        durations_[i] = std::make_unique<ShardedHistogram>(dur.Add({{"endpoint", ep}}, kLatencyBuckets), kLatencyBuckets);
+        durations_[i] =
+            std::make_unique<ShardedHistogram>(dur.Add({{"endpoint", ep}}, kLatencyBuckets), kLatencyBuckets);
     }
     auto& hits = BuildCounter()
                      .Name("matomo_gateway_hits_total")
@@ -86,13 +87,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Register(reg);
     for (std::size_t i = 0; i < writes_.size(); ++i)
         writes_[i] = &writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}});
-    redis_latency_ = std::make_unique<ShardedHistogram>(
-        BuildHistogram()
-            .Name("matomo_gateway_redis_write_duration_seconds")
-            .Help("Time from handing a request set to the writer to its RPUSH reply")
-            .Register(reg)
-            .Add({}, kLatencyBuckets),
-        kLatencyBuckets);
+    redis_latency_ =
+        std::make_unique<ShardedHistogram>(BuildHistogram()
+                                               .Name("matomo_gateway_redis_write_duration_seconds")
+                                               .Help("Time from handing a request set to the writer to its RPUSH reply")
+                                               .Register(reg)
+                                               .Add({}, kLatencyBuckets),
+                                           kLatencyBuckets);
     redis_batch_ = std::make_unique<ShardedHistogram>(BuildHistogram()
                                                           .Name("matomo_gateway_redis_batch_commands")
                                                           .Help("Commands sent to Redis in one pipelined write")

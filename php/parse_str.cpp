@@ -289,9 +289,7 @@ public:
     void add_pair(std::string_view raw_name, std::string_view raw_value) {
         json::string value(raw_value, out_.storage());
         value.resize(url_decode_in_place(value.data(), value.size(), !cookies_));
-        if (const auto bad = first_invalid_utf8(value); bad != value.size()) {
-            value = scrubbed(value, bad);
-        }
+        if (const auto bad = first_invalid_utf8(value); bad != value.size()) { value = scrubbed(value, bad); }
 
         // The usual name (printable ASCII, nothing encoded) is the same decoded, has no NUL byte and
         // is valid UTF-8: one scan instead of a copy, a decode and two more scans.
@@ -312,7 +310,8 @@ public:
     }
 
     static bool plain_name(std::string_view name) {
-        return std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7F && c != '%' && c != '+'; });
+        return std::all_of(name.begin(), name.end(),
+                           [](char c) { return c > ' ' && c < 0x7F && c != '%' && c != '+'; });
     }
 
     // json_encode turns gap-free integer-keyed arrays into lists; only needed after a '[' name.

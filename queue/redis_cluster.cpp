@@ -231,7 +231,12 @@ bool RedisCluster::ready() const {
 std::string RedisCluster::problem() const {
     std::lock_guard lock(mu_);
     for (const auto& [node, w] : writers_)
-        if (auto p = w->problem(); !p.empty()) return node + ": " + p;
+        if (auto p = w->problem(); !p.empty()) {
+            std::string out = node;
+            out += ": ";
+            out += p;
+            return out;
+        }
     return map_complete_ ? std::string{} : std::string("no complete slot map yet");
 }
 

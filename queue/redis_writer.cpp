@@ -48,8 +48,8 @@ void append_command(std::string& out, std::initializer_list<std::string_view> ar
 // "redis_connect_failed", "Connection refused" -> "connect failed: Connection refused"; a refused
 // AUTH (or a server that wants one) -> "auth failed: ...", the case an operator must fix.
 std::string describe_problem(std::string_view event, std::string_view detail) {
-    if (event == "redis_handshake_refused" &&
-        (detail.starts_with("WRONGPASS") || detail.starts_with("NOAUTH") || detail.find("password") != detail.npos))
+    if (event == "redis_handshake_refused" && (detail.starts_with("WRONGPASS") || detail.starts_with("NOAUTH") ||
+                                               detail.find("password") != std::string_view::npos))
         return "auth failed: " + std::string(detail);
     std::string out(event.starts_with("redis_") ? event.substr(6) : event);
     for (char& c : out)
@@ -141,7 +141,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     std::string out;
     bool writing = false;
     bool connected = false;
-    unsigned generation = 0;  // bumped on every disconnect; stale completions compare it
+    unsigned generation = 0;            // bumped on every disconnect; stale completions compare it
     Clock::time_point last_progress{};  // the last reply, or the first command sent with none outstanding
     bool reply_armed = false;           // the reply timer has a wait in progress
     std::uint64_t reply_seq = 0;        // bumped per wait and per disarm; a stale wait's handler does nothing
@@ -496,8 +496,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void flush() {
-        while (flush_batch()) {
-        }
+        while (flush_batch()) {}
     }
 
     // Sends one batch of pending sets; true when it was written at once and more may be pending.
@@ -533,8 +532,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                 ++extra;
             }
             append_command(out, {"RPUSH", it.key, it.value});
-            inflight.push_back(
-                Inflight{std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error), {}, {}, {}});
+            inflight.push_back(Inflight{
+                std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error), {}, {}, {}});
             if (it.ret) {
                 Inflight& f = inflight.back();
                 f.ret = std::move(it.ret);

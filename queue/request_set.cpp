@@ -85,7 +85,9 @@ void append_string(Writer& w, std::string_view s) {
             case '\f': *d++ = 'f'; break;
             default: {
                 static constexpr char hex[] = "0123456789abcdef";
-                std::memcpy(d, "u00", 3);
+                d[0] = 'u';
+                d[1] = '0';
+                d[2] = '0';
                 d[3] = hex[c >> 4];
                 d[4] = hex[c & 0xF];
                 d += 5;

@@ -69,16 +69,16 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
             case AckMode::spool: {
                 if (!redis.ready()) return to_spool(key, value, std::move(ack));
                 // The writer hands the set back if Redis does not take it: no copy is kept meanwhile.
-                redis.submit_or_return(std::move(key), std::move(value),
-                                       [self, ack = std::move(ack)](WriteStatus s, std::string k, std::string v) mutable {
-                                           if (s == WriteStatus::ok) {
-                                               self->acknowledged(metrics::AckedVia::redis);
-                                               return ack(s);
-                                           }
-                                           if (s == WriteStatus::unconfirmed && self->metrics)
-                                               self->metrics->spool_possible_duplicates(1);
-                                           self->to_spool(k, v, std::move(ack));
-                                       });
+                redis.submit_or_return(
+                    std::move(key), std::move(value),
+                    [self, ack = std::move(ack)](WriteStatus s, const std::string& k, const std::string& v) mutable {
+                        if (s == WriteStatus::ok) {
+                            self->acknowledged(metrics::AckedVia::redis);
+                            return ack(s);
+                        }
+                        if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
+                        self->to_spool(k, v, std::move(ack));
+                    });
                 return;
             }
             case AckMode::memory: {
@@ -88,16 +88,20 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                 if (!record_fits(key, value)) return redis.submit(std::move(key), std::move(value), std::move(ack));
                 acknowledged(metrics::AckedVia::memory);
                 ack(WriteStatus::ok);
-                redis.submit_or_return(std::move(key), std::move(value), [self](WriteStatus s, std::string k, std::string v) {
-                    if (s == WriteStatus::ok) return;
-                    if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
-                    self->spool->append(k, v, [self](bool stored) {
-                        // Acknowledged already and now neither in Redis nor on disk: say so loudly.
-                        if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
-                        if (!stored && self->log)
-                            self->log("error", "acknowledged_set_lost", "spool refused it (--ack=memory)");
-                    });
-                });
+                redis.submit_or_return(std::move(key), std::move(value),
+                                       [self](WriteStatus s, const std::string& k, const std::string& v) {
+                                           if (s == WriteStatus::ok) return;
+                                           if (s == WriteStatus::unconfirmed && self->metrics)
+                                               self->metrics->spool_possible_duplicates(1);
+                                           self->spool->append(k, v, [self](bool stored) {
+                                               // Acknowledged already and now neither in Redis nor on disk: say so
+                                               // loudly.
+                                               if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
+                                               if (!stored && self->log)
+                                                   self->log("error", "acknowledged_set_lost",
+                                                             "spool refused it (--ack=memory)");
+                                           });
+                                       });
                 return;
             }
         }

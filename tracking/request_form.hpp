@@ -43,6 +43,7 @@ struct Incoming {
 
 // $_GET and $_POST as stock parses them, then the bulk body or the single hit ($_GET + $_POST). The
 // hits are allocated from `sp` (build_tracking passes a per-request arena).
-Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts, const boost::json::storage_ptr& sp = {});
+Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts,
+                   const boost::json::storage_ptr& sp = {});
 
 }  // namespace mgw::tracking

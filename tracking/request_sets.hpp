@@ -71,6 +71,7 @@ struct SetEnvelope {
 };
 
 // Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
-std::vector<OutgoingSet> encode_sets(boost::container::small_vector<Group, 2>& groups, SetEnvelope& envelope, int level);
+std::vector<OutgoingSet> encode_sets(boost::container::small_vector<Group, 2>& groups, SetEnvelope& envelope,
+                                     int level);
 
 }  // namespace mgw::tracking

@@ -93,5 +93,5 @@ TEST_CASE("encode_json: random strings of every length around the 8-byte scan ma
             ++checked;
         }
     }
-    CHECK(checked == 70 * 20);
+    CHECK(checked == std::size_t{70} * 20);
 }

@@ -10,24 +10,13 @@
 #include <fstream>
 
 #include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using mgw::gateway::cgroup_cpu_quota;
 
-struct TempDir {
-    TempDir() : path(mgw::test::make_temp_dir("mgw-cgroup")) {}
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    void write(const std::string& rel, const std::string& text) const {
-        fs::create_directories(fs::path(path + rel).parent_path());
-        std::ofstream(path + rel) << text;
-    }
-    std::string path;
-};
 
 }  // namespace
 
@@ -53,31 +42,31 @@ TEST_CASE("cgroup v1 cfs quota: quota over period, none for -1") {
 }
 
 TEST_CASE("cgroup v2: the smallest quota on the way from the process's cgroup to the root counts") {
-    TempDir root;
+    mgw::test::TempDir root("mgw-cgroup");
     root.write("/kubepods/pod1/cpu.max", "250000 100000\n");  // 2.5 CPUs for the pod
     root.write("/kubepods/pod1/c1/cpu.max", "max 100000\n");  // none for the container itself
     root.write("/kubepods/cpu.max", "max 100000\n");
     CHECK(cgroup_cpu_quota("0::/kubepods/pod1/c1\n", root.path) == 2.5);
     // A container with its own cgroup namespace: the mount's root is the container's cgroup.
-    TempDir ns;
+    mgw::test::TempDir ns("mgw-cgroup");
     ns.write("/cpu.max", "100000 100000\n");
     CHECK(cgroup_cpu_quota("0::/\n", ns.path) == 1.0);
     // No quota anywhere.
-    TempDir none;
+    mgw::test::TempDir none("mgw-cgroup");
     none.write("/cpu.max", "max 100000\n");
     CHECK_FALSE(cgroup_cpu_quota("0::/\n", none.path).has_value());
     CHECK_FALSE(cgroup_cpu_quota("", none.path).has_value());
 }
 
 TEST_CASE("cgroup v1: the cpu controller's cfs quota, whichever way the controller is mounted") {
-    TempDir root;
+    mgw::test::TempDir root("mgw-cgroup");
     root.write("/cpu,cpuacct/docker/abc/cpu.cfs_quota_us", "150000\n");
     root.write("/cpu,cpuacct/docker/abc/cpu.cfs_period_us", "100000\n");
     root.write("/cpu,cpuacct/docker/cpu.cfs_quota_us", "-1\n");
     root.write("/cpu,cpuacct/docker/cpu.cfs_period_us", "100000\n");
     const std::string cgroup = "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n";
     CHECK(cgroup_cpu_quota(cgroup, root.path) == 1.5);
-    TempDir other;
+    mgw::test::TempDir other("mgw-cgroup");
     other.write("/cpu/cpu.cfs_quota_us", "300000\n");
     other.write("/cpu/cpu.cfs_period_us", "100000\n");
     CHECK(cgroup_cpu_quota("3:cpu:/\n", other.path) == 3.0);

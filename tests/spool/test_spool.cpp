@@ -13,6 +13,7 @@
 #include "spool/spool.hpp"
 #include "spool/spool_helpers.hpp"
 #include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -23,14 +24,6 @@ std::span<const unsigned char> bytes(const std::string& s) {
     return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
 }
 
-struct TempDir {
-    TempDir() : path(mgw::test::make_temp_dir("mgw-spool-unit")) {}
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string path;
-};
 
 using mgw::spool::test::append_sync;
 using mgw::spool::test::options_for;
@@ -107,7 +100,7 @@ TEST_CASE("every flipped byte of a record is caught, and decoding resumes at the
 }
 
 TEST_CASE("spool: appended sets come back in order, durable, and a consumed segment is deleted") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-unit");
     auto opts = options_for(tmp.path);
     opts.segment_bytes = 600;  // a few records per segment
     Spool spool(opts, nullptr, {});
@@ -139,7 +132,7 @@ TEST_CASE("spool: appended sets come back in order, durable, and a consumed segm
 TEST_CASE(
     "spool: a reopened spool resumes after the last consumed set and counts the window in flight as possible "
     "duplicates") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-unit");
     auto opts = options_for(tmp.path);
     {
         Spool spool(opts, nullptr, {});
@@ -163,7 +156,7 @@ TEST_CASE(
 }
 
 TEST_CASE("spool: a torn last record and a damaged one in the middle are skipped at start-up, the valid ones kept") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-unit");
     auto opts = options_for(tmp.path);
     {
         Spool spool(opts, nullptr, {});
@@ -199,7 +192,7 @@ TEST_CASE("spool: a torn last record and a damaged one in the middle are skipped
 }
 
 TEST_CASE("spool: beyond max bytes an append is refused at once and the spool reports full") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-unit");
     auto opts = options_for(tmp.path);
     opts.max_bytes = 4096;
     opts.segment_bytes = 1024;
@@ -217,7 +210,7 @@ TEST_CASE("spool: beyond max bytes an append is refused at once and the spool re
 }
 
 TEST_CASE("spool: a second process cannot open a directory in use") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-unit");
     auto opts = options_for(tmp.path);
     Spool first(opts, nullptr, {});
     REQUIRE_FALSE(first.open().has_value());

@@ -14,29 +14,13 @@
 #include "spool/spool.hpp"
 #include "spool/spool_helpers.hpp"
 #include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace mgw::spool;
 namespace fs = std::filesystem;
 
-struct TempDir {
-    TempDir() : path(mgw::test::make_temp_dir("mgw-spool-nd")) {}
-    // In memory where the machine has it (/dev/shm): for a test about the record format's limit,
-    // not about the disk, 64 MiB written and synced to a busy disk only costs time.
-    explicit TempDir(bool in_memory) : path(in_memory && fs::is_directory("/dev/shm") ? shm_dir() : make()) {}
-    static std::string make() { return mgw::test::make_temp_dir("mgw-spool-nd"); }
-    static std::string shm_dir() {
-        std::string t = "/dev/shm/mgw-spool-nd-XXXXXX";
-        if (::mkdtemp(t.data()) == nullptr) return make();
-        return t;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string path;
-};
 
 using mgw::spool::test::append_sync;
 using mgw::spool::test::options_for;
@@ -58,7 +42,7 @@ double sample(mgw::metrics::Metrics& m, const std::string& name) {
 }  // namespace
 
 TEST_CASE("spool hygiene: 100 opens and closes of one directory leave at most one segment file") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-nd");
     const auto opts = options_for(tmp.path);
     std::uint64_t removed = 0;
     for (int i = 0; i < 100; ++i) {
@@ -73,7 +57,7 @@ TEST_CASE("spool hygiene: 100 opens and closes of one directory leave at most on
 }
 
 TEST_CASE("spool hygiene: a replayed segment is removed at start, one still waiting is kept whole") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-nd");
     const auto opts = options_for(tmp.path);
     {
         Spool spool(opts, nullptr, {});
@@ -129,7 +113,7 @@ TEST_CASE("spool: a set at the record limit is taken and read back whole, one by
         CHECK(r.value.size() == value.size());
     }
 
-    TempDir tmp(true);
+    mgw::test::TempDir tmp("mgw-spool-nd", true);
     auto opts = options_for(tmp.path);
     opts.segment_bytes = 128ull << 20;
     mgw::metrics::Metrics metrics;
@@ -156,7 +140,7 @@ TEST_CASE("spool: a set at the record limit is taken and read back whole, one by
 }
 
 TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes, over it appends are refused") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-nd");
     auto opts = options_for(tmp.path);
     opts.max_pending_bytes = 64 * 1024;
     // A long group-commit window holds the first set in memory until stop(): a disk that stalls.
@@ -186,7 +170,7 @@ TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes,
 }
 
 TEST_CASE("spool: a directory holding source files is refused, the default directory is absolute") {
-    TempDir tmp;
+    mgw::test::TempDir tmp("mgw-spool-nd");
     auto opts = options_for(tmp.path);
     fs::create_directories(opts.dir);
     std::ofstream(opts.dir + "/CMakeLists.txt") << "add_library(x x.cpp)\n";

@@ -8,6 +8,21 @@ using mgw::edge::classify;
 using mgw::edge::container_kind;
 using mgw::edge::Kind;
 
+namespace {
+
+// Every target is refused, for `reason`.
+template <std::size_t N>
+void check_refused(const char* const (&targets)[N], std::string_view reason) {
+    for (const char* t : targets) {
+        INFO(t);
+        auto r = classify(t);
+        CHECK_FALSE(r.target);
+        CHECK(r.reason == reason);
+    }
+}
+
+}  // namespace
+
 TEST_CASE("edge paths: the listed paths and the canonical origin target built for each") {
     struct Case {
         const char* target;
@@ -62,12 +77,7 @@ TEST_CASE("edge paths: everything else is refused, encoded and traversing varian
                                 "/plugins/HeatmapSessionRecording/configs.php.bak",
                                 "matomo.js",
                                 "http://x/matomo.js"};
-    for (const char* t : not_listed) {
-        INFO(t);
-        auto r = classify(t);
-        CHECK_FALSE(r.target);
-        CHECK(r.reason == "edge_not_listed");
-    }
+    check_refused(not_listed, "edge_not_listed");
     const char* probes[] = {"/js/../config/config.ini.php",
                             "/js/%2e%2e/config/config.ini.php",
                             "/%252e%252e/x",
@@ -79,12 +89,7 @@ TEST_CASE("edge paths: everything else is refused, encoded and traversing varian
                             "/js/container_AbCd1234.js%00",
                             "/plugins/HeatmapSessionRecording/configs.php?a=<b>",
                             "/plugins/HeatmapSessionRecording/configs.php?a=%zz"};
-    for (const char* t : probes) {
-        INFO(t);
-        auto r = classify(t);
-        CHECK_FALSE(r.target);
-        CHECK(r.reason == "edge_path_refused");
-    }
+    check_refused(probes, "edge_path_refused");
 }
 
 TEST_CASE("edge paths: Tag Manager container file names") {

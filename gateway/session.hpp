@@ -103,7 +103,6 @@ private:
     bool timed_out_ = false;
     bool reading_ = false;                                 // a request read (or idle wait) is in progress
     std::chrono::steady_clock::time_point read_deadline_;  // of the read in progress
-    std::chrono::steady_clock::time_point timer_expiry_;   // of the timer's wait in progress
     bool timer_waiting_ = false;                           // the read timer has a wait in progress
     std::uint64_t timer_gen_ = 0;  // bumped per wait: the handler of a replaced wait does nothing
     bool counted_ = false;         // the current request is in shared_.busy

@@ -157,16 +157,15 @@ void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
     reading_ = true;
     Ops::no_deadline(stream_);
     read_deadline_ = session_detail::Clock::now() + timeout;
-    if (timer_waiting_ && timer_expiry_ <= read_deadline_) return;
+    if (timer_waiting_ && read_timer_.expiry() <= read_deadline_) return;
     start_read_timer();
 }
 
 template <class Stream>
 void BasicSession<Stream>::start_read_timer() {
     timer_waiting_ = true;
-    timer_expiry_ = read_deadline_;
     const std::uint64_t gen = ++timer_gen_;
-    read_timer_.expires_at(timer_expiry_);  // cancels a wait in progress: its handler sees an old gen
+    read_timer_.expires_at(read_deadline_);  // cancels a wait in progress: its handler sees an old gen
     read_timer_.async_wait([self = this->shared_from_this(), gen](boost::beast::error_code ec) {
         if (gen != self->timer_gen_) return;  // replaced by a wait with an earlier expiry
         self->timer_waiting_ = false;

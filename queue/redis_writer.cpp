@@ -63,32 +63,40 @@ std::string describe_problem(std::string_view event, std::string_view detail) {
 
 struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     using Socket = net::basic_stream_socket<net::generic::stream_protocol, net::strand<net::io_context::executor_type>>;
+    // How a set's submitter hears of its end: `ack` (submit), or `ret` (submit_or_return), which
+    // also gets the set's bytes back unless it was stored.
+    struct Done {
+        WriteAck ack;
+        ReturnAck ret;
+        void operator()(WriteStatus s, std::string& key, std::string& value) {
+            if (!ret) return ack(s);
+            if (s == WriteStatus::ok) return ret(s, {}, {});
+            ret(s, std::move(key), std::move(value));
+        }
+    };
     struct Item {
         std::string key;
         std::string value;
-        WriteAck ack;
+        Done done;
         Clock::time_point t0;
         std::shared_ptr<std::string> error;  // receives an error reply's text (cluster routing)
         bool asking = false;                 // send ASKING first (cluster ASK redirection)
-        ReturnAck ret;                       // instead of `ack`: submit_or_return
     };
     enum class Kind { hit, handshake, last_handshake, wait, asking };
     struct Inflight {
-        WriteAck ack;
-        std::size_t bytes = 0;
-        Clock::time_point t0;
         Kind kind = Kind::hit;
+        Clock::time_point t0;
+        Done done;
+        std::size_t bytes = 0;
         std::shared_ptr<std::string> error;
-        ReturnAck ret;  // submit_or_return: the set's bytes stay here until the outcome
-        std::string key;
+        std::string key;  // with done.ret only: the set's bytes stay here until the outcome
         std::string value;
     };
-
-    // Tells the submitter how its set ended (and hands the bytes back if it asked for them).
-    static void answer(WriteAck& ack, ReturnAck& ret, std::string& key, std::string& value, WriteStatus s) {
-        if (!ret) return ack(s);
-        if (s == WriteStatus::ok) return ret(s, {}, {});
-        ret(s, std::move(key), std::move(value));
+    static Inflight step(Kind kind, Clock::time_point t0) {
+        Inflight f;
+        f.kind = kind;
+        f.t0 = t0;
+        return f;
     }
 
     Impl(const net::any_io_executor& ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
@@ -332,7 +340,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             steps.push_back(Kind::handshake);
         }
         steps.back() = Kind::last_handshake;
-        for (Kind k : steps) inflight.push_back(Inflight{{}, 0, Clock::now(), k, {}, {}, {}, {}});
+        for (Kind k : steps) inflight.push_back(step(k, Clock::now()));
         // The handshake has the reply deadline too: a server that accepted the connection and then
         // stalls (stopped, overloaded, not Redis at all) must not hold the writer forever.
         note_progress(gen);
@@ -452,7 +460,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                                                                    : metrics::WriteOutcome::unavailable,
                                  secs);
         }
-        answer(f.ack, f.ret, f.key, f.value, status);
+        f.done(status, f.key, f.value);
     }
 
     // The reply deadline: the connection fails once Redis has owed a reply for --redis-reply-timeout
@@ -528,23 +536,23 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         for (auto& it : batch) {
             if (it.asking) {
                 append_command(out, {"ASKING"});
-                inflight.push_back(Inflight{{}, 0, it.t0, Kind::asking, {}, {}, {}, {}});
+                inflight.push_back(step(Kind::asking, it.t0));
                 ++extra;
             }
             append_command(out, {"RPUSH", it.key, it.value});
-            inflight.push_back(Inflight{
-                std::move(it.ack), it.key.size() + it.value.size(), it.t0, Kind::hit, std::move(it.error), {}, {}, {}});
-            if (it.ret) {
-                Inflight& f = inflight.back();
-                f.ret = std::move(it.ret);
+            Inflight& f = inflight.emplace_back(step(Kind::hit, it.t0));
+            f.bytes = it.key.size() + it.value.size();
+            f.error = std::move(it.error);
+            if (it.done.ret) {
                 f.key = std::move(it.key);
                 f.value = std::move(it.value);
             }
+            f.done = std::move(it.done);
         }
         if (opts.wait_replicas > 0) {
             append_command(out,
                            {"WAIT", std::to_string(opts.wait_replicas), std::to_string(opts.wait_timeout.count())});
-            inflight.push_back(Inflight{{}, 0, Clock::now(), Kind::wait, {}, {}, {}, {}});
+            inflight.push_back(step(Kind::wait, Clock::now()));
         }
         const std::size_t taken = batch.size();
         batch.clear();
@@ -589,14 +597,14 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         Impl& im = *this;
         if (im.stopping || !im.is_ready) {
             if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-            answer(item.ack, item.ret, item.key, item.value, WriteStatus::unavailable);
+            item.done(WriteStatus::unavailable, item.key, item.value);
             return;
         }
         const std::size_t bytes = item.key.size() + item.value.size();
         if (im.pending_bytes.fetch_add(bytes) + bytes > im.opts.max_pending_bytes) {
             im.pending_bytes -= bytes;
             if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
-            answer(item.ack, item.ret, item.key, item.value, WriteStatus::overloaded);
+            item.done(WriteStatus::overloaded, item.key, item.value);
             return;
         }
         if (im.metrics) im.metrics->redis_pending_add(static_cast<double>(bytes));
@@ -616,7 +624,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     void refuse(Item& it, WriteStatus s) {
         add_pending(it.key.size() + it.value.size(), true);
         if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-        answer(it.ack, it.ret, it.key, it.value, s);
+        it.done(s, it.key, it.value);
     }
 
     void fail(std::string_view event, std::string_view detail) {
@@ -650,7 +658,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (f.kind != Kind::hit) continue;
             add_pending(f.bytes, true);
             if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
-            answer(f.ack, f.ret, f.key, f.value, WriteStatus::unconfirmed);
+            f.done(WriteStatus::unconfirmed, f.key, f.value);
         }
         std::vector<Item> waiting;
         {
@@ -708,12 +716,12 @@ void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
 }
 
 void RedisWriter::submit_or_return(std::string key, std::string value, ReturnAck ack) {
-    impl_->enqueue(Impl::Item{std::move(key), std::move(value), {}, {}, nullptr, false, std::move(ack)});
+    impl_->enqueue(Impl::Item{std::move(key), std::move(value), {{}, std::move(ack)}, {}, nullptr, false});
 }
 
 void RedisWriter::submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,
                                 bool asking) {
-    impl_->enqueue(Impl::Item{std::move(key), std::move(value), std::move(ack), {}, std::move(error), asking, {}});
+    impl_->enqueue(Impl::Item{std::move(key), std::move(value), {std::move(ack), {}}, {}, std::move(error), asking});
 }
 
 void RedisWriter::stop(std::function<void()> done) {

@@ -65,30 +65,30 @@ void MemoryGuard::set_paused(bool paused, std::uint64_t estimate, std::uint64_t 
 GuardedSink::GuardedSink(QueueSink& inner, MemoryGuard& guard, metrics::Metrics* metrics)
     : inner_(inner), guard_(guard), metrics_(metrics) {}
 
+// The guard's bookkeeping around one set, the same for both kinds of acknowledgement: counted from
+// the hand-over to the answer, and a stored set counted for its queue.
+template <class Ack>
+auto GuardedSink::tracked(std::string_view key, std::size_t bytes, Ack ack) {
+    guard_.handed(bytes);
+    return [this, bytes, queue = queue_of_key(key), ack = std::move(ack)](WriteStatus s, auto&&... returned) {
+        guard_.answered(bytes);
+        if (s == WriteStatus::ok && metrics_ && queue >= 0) metrics_->queue_pushed(static_cast<unsigned>(queue));
+        ack(s, std::forward<decltype(returned)>(returned)...);
+    };
+}
+
 void GuardedSink::submit(std::string key, std::string value, WriteAck ack) {
     if (guard_.paused()) return ack(WriteStatus::overloaded);
     const std::size_t bytes = key.size() + value.size();
-    const long queue = queue_of_key(key);
-    guard_.handed(bytes);
-    inner_.submit(std::move(key), std::move(value), [this, bytes, queue, ack = std::move(ack)](WriteStatus s) {
-        guard_.answered(bytes);
-        if (s == WriteStatus::ok && metrics_ && queue >= 0) metrics_->queue_pushed(static_cast<unsigned>(queue));
-        ack(s);
-    });
+    auto done = tracked(key, bytes, std::move(ack));
+    inner_.submit(std::move(key), std::move(value), std::move(done));
 }
 
 void GuardedSink::submit_or_return(std::string key, std::string value, ReturnAck ack) {
     if (guard_.paused()) return ack(WriteStatus::overloaded, std::move(key), std::move(value));
     const std::size_t bytes = key.size() + value.size();
-    const long queue = queue_of_key(key);
-    guard_.handed(bytes);
-    inner_.submit_or_return(std::move(key), std::move(value),
-                            [this, bytes, queue, ack = std::move(ack)](WriteStatus s, std::string k, std::string v) {
-                                guard_.answered(bytes);
-                                if (s == WriteStatus::ok && metrics_ && queue >= 0)
-                                    metrics_->queue_pushed(static_cast<unsigned>(queue));
-                                ack(s, std::move(k), std::move(v));
-                            });
+    auto done = tracked(key, bytes, std::move(ack));
+    inner_.submit_or_return(std::move(key), std::move(value), std::move(done));
 }
 
 long queue_of_key(std::string_view key) {

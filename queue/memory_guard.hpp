@@ -75,6 +75,9 @@ public:
     bool ready() const override { return !guard_.paused() && inner_.ready(); }
 
 private:
+    template <class Ack>
+    auto tracked(std::string_view key, std::size_t bytes, Ack ack);
+
     QueueSink& inner_;
     MemoryGuard& guard_;
     metrics::Metrics* metrics_;

@@ -82,8 +82,7 @@ void SetGrouper::add(boost::json::object hit, unsigned queue, bool by_gateway, b
     groups_[slot_of_[slot]].hits.push_back(std::move(hit));
 }
 
-std::vector<OutgoingSet> encode_sets(boost::container::small_vector<Group, 2>& groups, SetEnvelope& envelope,
-                                     int level) {
+std::vector<OutgoingSet> encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
     std::vector<OutgoingSet> out;
     out.reserve(groups.size());
     for (std::size_t i = 0; i < groups.size(); ++i) {

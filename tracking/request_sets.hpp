@@ -40,18 +40,21 @@ struct Group {
     std::vector<boost::json::object> hits;
 };
 
+// The sets of one request in the making: nearly always one, so held inline.
+using Groups = boost::container::small_vector<Group, 2>;
+
 // Groups hits per queue in order of first appearance. Gateway-authorised and client-authorised hits
 // never share a set (rule T3, docs/wire-format.md); a hit the worker would throw on travels alone (deviation D3).
 class SetGrouper {
 public:
     explicit SetGrouper(unsigned queues);
     void add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone);
-    boost::container::small_vector<Group, 2>& groups() { return groups_; }
+    Groups& groups() { return groups_; }
 
 private:
     std::size_t queues_;
     boost::container::small_vector<unsigned, 16> slot_of_;  // (queue, token owner) -> index in groups_
-    boost::container::small_vector<Group, 2> groups_;       // inline: a request is nearly always one set
+    Groups groups_;
 };
 
 struct OutgoingSet {
@@ -71,7 +74,6 @@ struct SetEnvelope {
 };
 
 // Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
-std::vector<OutgoingSet> encode_sets(boost::container::small_vector<Group, 2>& groups, SetEnvelope& envelope,
-                                     int level);
+std::vector<OutgoingSet> encode_sets(Groups& groups, SetEnvelope& envelope, int level);
 
 }  // namespace mgw::tracking

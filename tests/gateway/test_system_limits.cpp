@@ -17,7 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using mgw::gateway::cgroup_cpu_quota;
 
-
 }  // namespace
 
 TEST_CASE("cgroup v2 cpu.max: a quota in CPUs, none for max or malformed text") {

@@ -24,7 +24,6 @@ std::span<const unsigned char> bytes(const std::string& s) {
     return {reinterpret_cast<const unsigned char*>(s.data()), s.size()};
 }
 
-
 using mgw::spool::test::append_sync;
 using mgw::spool::test::options_for;
 

@@ -3,8 +3,6 @@
 // keep up (the memory budget), and a spool directory that is a source folder.
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -20,7 +18,6 @@ namespace {
 
 using namespace mgw::spool;
 namespace fs = std::filesystem;
-
 
 using mgw::spool::test::append_sync;
 using mgw::spool::test::options_for;
@@ -142,19 +139,19 @@ TEST_CASE("spool: a set at the record limit is taken and read back whole, one by
 TEST_CASE("spool: sets waiting for a slow disk are bounded by max_pending_bytes, over it appends are refused") {
     mgw::test::TempDir tmp("mgw-spool-nd");
     auto opts = options_for(tmp.path);
-    opts.max_pending_bytes = 64 * 1024;
+    opts.max_pending_bytes = std::uint64_t{64} * 1024;
     // A long group-commit window holds the first set in memory until stop(): a disk that stalls.
     opts.sync_interval = std::chrono::hours(1);
     mgw::metrics::Metrics metrics;
     Spool spool(opts, &metrics, {});
     REQUIRE_FALSE(spool.open().has_value());
     std::promise<bool> first;
-    spool.append("trackingQueueV1", std::string(40 * 1024, 'a'), [&](bool ok) { first.set_value(ok); });
-    CHECK(spool.pending_bytes() > 40 * 1024);
+    spool.append("trackingQueueV1", std::string(std::size_t{40} * 1024, 'a'), [&](bool ok) { first.set_value(ok); });
+    CHECK(spool.pending_bytes() > std::uint64_t{40} * 1024);
     CHECK(sample(metrics, "matomo_gateway_spool_pending_bytes") == static_cast<double>(spool.pending_bytes()));
     bool called = false;
     bool stored = true;
-    spool.append("trackingQueueV1", std::string(40 * 1024, 'b'), [&](bool ok) {
+    spool.append("trackingQueueV1", std::string(std::size_t{40} * 1024, 'b'), [&](bool ok) {
         called = true;
         stored = ok;
     });

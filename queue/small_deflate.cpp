@@ -11,10 +11,17 @@
 //    are sorted by frequency (counting sort) and the optimal lengths computed in place (the
 //    Moffat-Katajainen method), then limited to 15 bits (7 for the code-length code) if ever
 //    needed. The code lengths are sent run-length coded with codes 16/17/18 (runs may cross from
-//    the literal/length lengths to the distance lengths, as RFC 1951 allows). The exact size of the
-//    block with these dynamic codes, with the fixed codes and as a stored block is computed, and the
-//    smallest is written. A code with fewer than two used symbols gets two codewords of length 1
-//    (so a block without matches still describes two distance codes), which every inflater accepts.
+//    the literal/length lengths to the distance lengths, as RFC 1951 allows). A code with fewer
+//    than two used symbols gets two codewords of length 1 (so a block without matches still
+//    describes two distance codes), which every inflater accepts.
+//    Building a code and its header costs about as much as the match finding, and the values of one
+//    gateway look alike, so each thread keeps the last dynamic code it built, with its header bits,
+//    and tries it on the next values: when every symbol a value uses has a codeword in it, the
+//    value's length is within a factor of 2 of the one the code was built for and the code has
+//    served fewer than 32 values, it takes the place of a new dynamic code. A new code also gives a
+//    codeword to every symbol the values since the last one used, so that the next values rarely
+//    lack one. The exact size of the block with the dynamic code (kept or new), with the fixed codes
+//    and as a stored block is computed, and the smallest is written.
 // 3. Bits go out LSB first through a 64-bit buffer, 8 bytes stored at a time; Huffman codes are kept
 //    bit-reversed so they can be written the same way.
 #include "queue/small_deflate.hpp"
@@ -592,6 +599,197 @@ void code_and_lengths(Tree& t, unsigned base, LengthsHeader& h) {
     h.repeated = repeated;
 }
 
+// The dynamic code last built on this thread, kept to be tried on the values that follow: request
+// sets from one site use nearly the same symbols with nearly the same frequencies, so the code
+// built for one value usually fits the next one well and building a new one (about a third of a
+// value's cost) can be skipped. `header` is the block's header as written (BFINAL, BTYPE, HLIT,
+// HDIST, HCLEN and the code lengths), so a reused code costs a copy of those bits.
+struct Reuse {
+    Tree lit;
+    Tree dist;
+    std::array<u8, 1024> header;  // at most 17 + 19 * 3 + 320 * 14 bits, padded for whole-word stores
+    unsigned header_bits = 0;
+    unsigned longest_literal = 0;
+    unsigned since_built = 0;  // values written with this code since it was built
+    unsigned built_for = 0;    // the length of the value it was built for
+    std::uint64_t built = 0;   // codes built on this thread
+    // 1 for the symbols the values written since the code was built used (the next code gets
+    // them too, so that the values after it are less likely to need a symbol it lacks).
+    std::array<u16, 288> seen_lit{};
+    std::array<u16, 32> seen_dist{};
+    bool valid = false;
+};
+
+Reuse& reuse() {
+    struct Holder {
+        std::unique_ptr<Reuse> r{new Reuse};  // NOLINT(modernize-make-unique)
+    };
+    thread_local const Holder holder;
+    return *holder.r;
+}
+
+// Fixed code lengths by literal/length symbol, and extra bits by length and distance symbol.
+constexpr auto fixed_len_table = [] {
+    std::array<u8, 288> t{};
+    for (unsigned s = 0; s < 288; ++s) t[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
+    return t;
+}();
+constexpr auto length_extra_table = [] {  // symbols 256..287
+    std::array<u8, 32> t{};
+    for (unsigned s = 0; s < length_extra.size(); ++s) t[1 + s] = length_extra[s];
+    return t;
+}();
+constexpr auto dist_extra_table = [] {
+    std::array<u8, 32> t{};
+    for (unsigned s = 0; s < dist_extra.size(); ++s) t[s] = dist_extra[s];
+    return t;
+}();
+
+// What the block costs with each code: the sums over symbols of frequency * length.
+struct Costs {
+    u32 fixed = 0;          // fixed literal/length codewords
+    u32 kept_lit = 0;       // the kept code's literal/length codewords
+    u32 kept_dist = 0;      // the kept code's distance codewords
+    u32 extra = 0;          // extra bits of lengths and distances
+    bool kept_fits = true;  // every symbol used has a codeword in the kept code
+};
+
+// Sum of freq[i] * len[i] for i < n (n a multiple of 16), and whether a used symbol has length 0.
+// Frequencies stay below 32768 (the input is at most 32 KiB, and a byte repeated throughout it
+// becomes matches), so the signed 16-bit products of SSE2's madd are exact.
+inline u32 weighted_sum(const u16* freq, const u8* len, unsigned n, bool& all_coded) {
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128();
+    __m128i acc = zero, missing = zero;
+    for (unsigned i = 0; i < n; i += 16) {
+        const __m128i f0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(freq + i));
+        const __m128i f1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(freq + i + 8));
+        const __m128i l = _mm_loadu_si128(reinterpret_cast<const __m128i*>(len + i));
+        const __m128i l0 = _mm_unpacklo_epi8(l, zero), l1 = _mm_unpackhi_epi8(l, zero);
+        acc = _mm_add_epi32(acc, _mm_add_epi32(_mm_madd_epi16(f0, l0), _mm_madd_epi16(f1, l1)));
+        missing = _mm_or_si128(missing, _mm_andnot_si128(_mm_cmpeq_epi16(f0, zero), _mm_cmpeq_epi16(l0, zero)));
+        missing = _mm_or_si128(missing, _mm_andnot_si128(_mm_cmpeq_epi16(f1, zero), _mm_cmpeq_epi16(l1, zero)));
+    }
+    if (_mm_movemask_epi8(missing) != 0) all_coded = false;
+    acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4E));
+    acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xB1));
+    return static_cast<u32>(_mm_cvtsi128_si32(acc));
+#else
+    u32 sum = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        sum += u32{freq[i]} * len[i];
+        if (freq[i] != 0 && len[i] == 0) all_coded = false;
+    }
+    return sum;
+#endif
+}
+
+// seen[i] = 1 where freq[i] != 0 (n a multiple of 8).
+inline void note_used(const u16* freq, u16* seen, unsigned n) {
+#if defined(__SSE2__)
+    const __m128i zero = _mm_setzero_si128(), one = _mm_set1_epi16(1);
+    for (unsigned i = 0; i < n; i += 8) {
+        const __m128i f = _mm_loadu_si128(reinterpret_cast<const __m128i*>(freq + i));
+        const __m128i used = _mm_andnot_si128(_mm_cmpeq_epi16(f, zero), one);
+        auto* const at = reinterpret_cast<__m128i*>(seen + i);
+        _mm_storeu_si128(at, _mm_or_si128(_mm_loadu_si128(at), used));
+    }
+#else
+    for (unsigned i = 0; i < n; ++i) seen[i] = static_cast<u16>(seen[i] | (freq[i] != 0 ? 1 : 0));
+#endif
+}
+
+Costs block_costs(const Block& b, const Reuse& r) {
+    Costs c;
+    bool ignored = true;
+    c.fixed = weighted_sum(b.litlen.data(), fixed_len_table.data(), 288, ignored);
+    c.extra = weighted_sum(b.litlen.data() + 256, length_extra_table.data(), 32, ignored) +
+              weighted_sum(b.dist.data(), dist_extra_table.data(), 32, ignored);
+    if (r.valid) {
+        c.kept_lit = weighted_sum(b.litlen.data(), r.lit.code.len.data(), 288, c.kept_fits);
+        c.kept_dist = weighted_sum(b.dist.data(), r.dist.code.len.data(), 32, c.kept_fits);
+    } else {
+        c.kept_fits = false;
+    }
+    return c;
+}
+
+// Builds the dynamic codes of block `b` into `r`, with their header; returns the header's and
+// the codewords' bits (without extra bits).
+u64 build_dynamic(const Block& b, Reuse& r) {
+    std::memset(r.lit.code.len.data(), 0, sizeof r.lit.code.len);
+    std::memset(r.dist.code.len.data(), 0, sizeof r.dist.code.len);
+    r.lit.per_len = {};
+    r.dist.per_len = {};
+    // The block's frequencies, and 1 for the symbols seen since the last code was built.
+    note_used(b.litlen.data(), r.seen_lit.data(), 288);
+    note_used(b.dist.data(), r.seen_dist.data(), 32);
+    std::array<u16, 288> lit_freq;
+    std::array<u16, 32> dist_freq;
+    for (unsigned i = 0; i < 288; ++i) lit_freq[i] = std::max(b.litlen[i], r.seen_lit[i]);
+    for (unsigned i = 0; i < 32; ++i) dist_freq[i] = std::max(b.dist[i], r.seen_dist[i]);
+    r.seen_lit = {};
+    r.seen_dist = {};
+    build_tree(lit_freq.data(), 288, max_codeword_len, r.lit);
+    build_tree(dist_freq.data(), 32, max_codeword_len, r.dist);
+    bool all_coded = true;
+    const u32 lit_bits = weighted_sum(b.litlen.data(), r.lit.code.len.data(), 288, all_coded);
+    const u32 dist_bits = weighted_sum(b.dist.data(), r.dist.code.len.data(), 32, all_coded);
+    const unsigned hlit = r.lit.used[r.lit.m - 1] + 1u;
+    const unsigned hdist = r.dist.used[r.dist.m - 1] + 1u;
+
+    // Codewords for both codes, and their lengths (literal/length symbols 0..hlit, then distance
+    // symbols 0..hdist) as one run-length coded sequence.
+    LengthsHeader h;
+    code_and_lengths(r.lit, 0, h);
+    code_and_lengths(r.dist, hlit, h);
+    if (h.repeated != 0)
+        h.count = static_cast<unsigned>(add_repeats(h.tokens.data() + h.count, h.freq.data(), h.len, h.repeated) -
+                                        h.tokens.data());
+    Tree cl;
+    cl.per_len = {};
+    build_tree(h.freq.data(), 32, max_codelen_codeword_len, cl);
+    assign_codewords(cl.used.data(), cl.m, cl.per_len.data(), cl.code);
+    std::array<u8, 19> cl_lens{};
+    for (unsigned i = 0; i < cl.m; ++i) cl_lens[cl.used[i]] = cl.code.len[cl.used[i]];
+    unsigned hclen = 19;
+    while (hclen > 4 && cl_lens[codelen_order[hclen - 1]] == 0) --hclen;
+
+    BitWriter bw{r.header.data()};
+    bw.put(1 | (2 << 1) | (hlit - 257) << 3 | (hdist - 1) << 8 | (hclen - 4) << 13, 17);  // BFINAL 1, BTYPE 10
+    bw.flush();
+    for (unsigned i = 0; i < hclen; ++i) bw.put(cl_lens[codelen_order[i]], 3);  // 1 + at most 57 bits
+    bw.flush();
+    // Each token is at most 7 + 7 bits: four between flushes.
+    auto token = [&](unsigned t) {
+        const unsigned sym = t & 31u, len = cl.code.len[sym];
+        bw.put(cl.code.bits[sym] | u64{t >> 5} << len, len + field_bits[sym]);
+    };
+    unsigned i = 0;
+    for (; i + 4 <= h.count; i += 4) {
+        token(h.tokens[i]);
+        token(h.tokens[i + 1]);
+        token(h.tokens[i + 2]);
+        token(h.tokens[i + 3]);
+        bw.flush();
+    }
+    for (; i < h.count; ++i) token(h.tokens[i]);
+    bw.flush();
+    r.header_bits = static_cast<unsigned>(bw.out - r.header.data()) * 8 + bw.count;
+    if (bw.count != 0) *bw.out = static_cast<u8>(bw.buf);
+    r.longest_literal = 0;
+    for (unsigned len = 1; len <= max_codeword_len; ++len)
+        if (r.lit.per_len[len] != 0) r.longest_literal = len;
+    r.valid = true;
+    r.since_built = 0;
+    ++r.built;
+    return u64{r.header_bits} + lit_bits + dist_bits;
+}
+
+// A kept code serves at most this many values before a new one is built, and only values of half
+// to twice the length of the one it was built for (bulk request sets differ from single hits).
+constexpr unsigned reuse_limit = 32;
+
 }  // namespace
 
 bool small_zlib_compress(std::string_view input, std::string& out) {
@@ -599,55 +797,28 @@ bool small_zlib_compress(std::string_view input, std::string& out) {
     const auto* in = reinterpret_cast<const u8*>(input.data());
     const auto n = static_cast<unsigned>(input.size());
     Workspace& ws = workspace();
+    Reuse& r = reuse();
 
     parse(in, n, ws);
     Block& b = ws.block;
     b.litlen[end_of_block] = 1;
 
-    // Dynamic codes.
-    Tree lit, dist, cl;
-    const u32 lit_bits = build_tree(b.litlen.data(), 288, max_codeword_len, lit);
-    const u32 dist_bits = build_tree(b.dist.data(), 32, max_codeword_len, dist);
-    const unsigned hlit = lit.used[lit.m - 1] + 1u;
-    const unsigned hdist = dist.used[dist.m - 1] + 1u;
-
-    // The extra bits of the matches, and how many bytes they cover.
-    u32 extra_bits = 0;
-    for (unsigned i = 0; i < dist.m; ++i) extra_bits += u32{b.dist[dist.used[i]]} * dist_extra[dist.used[i]];
-    for (unsigned i = lit.m; i-- > 0 && lit.used[i] > end_of_block;)
-        extra_bits += u32{b.litlen[lit.used[i]]} * length_extra[lit.used[i] - 257];
-    unsigned covered = 0;
-    for (unsigned i = 0; i < b.matches; ++i) covered += ws.matches[i].length;
-    // The fixed codes' cost: 8 bits for every literal/length symbol, but 9 for 144..255 and 7 for
-    // 256..279, and 5 bits for every distance.
-    u64 fixed_bits = 3 + u64{extra_bits} + 8 * u64{n - covered + b.matches + 1} + 5 * u64{b.matches};
-    for (unsigned i = lit.m; i-- > 0 && lit.used[i] >= 144;) {
-        const unsigned s = lit.used[i];
-        if (s < 256) fixed_bits += b.litlen[s];
-        else if (s < 280) fixed_bits -= b.litlen[s];
+    const Costs c = block_costs(b, r);
+    const u64 fixed_bits = 3 + u64{c.fixed} + 5 * u64{b.matches} + c.extra;
+    u64 dyn_bits;
+    if (c.kept_fits && r.since_built < reuse_limit && n <= 2 * r.built_for && 2 * n >= r.built_for) {
+        dyn_bits = u64{r.header_bits} + c.kept_lit + c.kept_dist + c.extra;
+        ++r.since_built;
+        note_used(b.litlen.data(), r.seen_lit.data(), 288);
+        note_used(b.dist.data(), r.seen_dist.data(), 32);
+    } else {
+        dyn_bits = build_dynamic(b, r) + c.extra;
+        r.built_for = n;
     }
-
-    // Codewords for both codes, and their lengths (literal/length symbols 0..hlit, then distance
-    // symbols 0..hdist) as one run-length coded sequence.
-    LengthsHeader h;
-    code_and_lengths(lit, 0, h);
-    code_and_lengths(dist, hlit, h);
-    if (h.repeated != 0)
-        h.count = static_cast<unsigned>(add_repeats(h.tokens.data() + h.count, h.freq.data(), h.len, h.repeated) -
-                                        h.tokens.data());
-    const u32 cl_extra_bits = 2u * h.freq[16] + 3u * h.freq[17] + 7u * h.freq[18];
-    const u32 cl_bits = build_tree(h.freq.data(), 32, max_codelen_codeword_len, cl);
-    std::array<u8, 19> cl_lens{};
-    for (unsigned i = 0; i < cl.m; ++i) cl_lens[cl.used[i]] = cl.code.len[cl.used[i]];
-    unsigned hclen = 19;
-    while (hclen > 4 && cl_lens[codelen_order[hclen - 1]] == 0) --hclen;
-
-    // Exact sizes in bits.
-    const u64 dyn_bits = 3 + 5 + 5 + 4 + 3 * hclen + u64{cl_extra_bits} + cl_bits + lit_bits + dist_bits + extra_bits;
     const u64 stored_bytes = 5 + u64{n};  // 3 header bits padded to a byte, LEN, NLEN, the data
 
     // Header 78 01: deflate with a 32 KiB window, FLEVEL 0 (fastest), no dictionary; 0x7801 % 31 == 0.
-    out.resize(2 + stored_bytes + 4 + 8);
+    out.resize(2 + std::max<u64>(stored_bytes, r.header_bits / 8 + 1) + 4 + 8);
     auto* const begin = reinterpret_cast<u8*>(out.data());
     begin[0] = 0x78;
     begin[1] = 0x01;
@@ -667,31 +838,10 @@ bool small_zlib_compress(std::string_view input, std::string& out) {
         write_block_data(bw, in, n, ws.matches.data(), b.matches, fixed_codes.litlen, fixed_codes.dist, 9);
         end = bw.finish();
     } else {
-        assign_codewords(cl.used.data(), cl.m, cl.per_len.data(), cl.code);
-        unsigned longest_literal = 0;
-        for (unsigned len = 1; len <= max_codeword_len; ++len)
-            if (lit.per_len[len] != 0) longest_literal = len;
-        BitWriter bw{begin + 2};
-        bw.put(1 | (2 << 1) | (hlit - 257) << 3 | (hdist - 1) << 8 | (hclen - 4) << 13, 17);  // BFINAL 1, BTYPE 10
-        bw.flush();
-        for (unsigned i = 0; i < hclen; ++i) bw.put(cl_lens[codelen_order[i]], 3);  // 1 + at most 57 bits
-        bw.flush();
-        // Each token is at most 7 + 7 bits: four between flushes.
-        auto token = [&](unsigned t) {
-            const unsigned sym = t & 31u, len = cl.code.len[sym];
-            bw.put(cl.code.bits[sym] | u64{t >> 5} << len, len + field_bits[sym]);
-        };
-        unsigned i = 0;
-        for (; i + 4 <= h.count; i += 4) {
-            token(h.tokens[i]);
-            token(h.tokens[i + 1]);
-            token(h.tokens[i + 2]);
-            token(h.tokens[i + 3]);
-            bw.flush();
-        }
-        for (; i < h.count; ++i) token(h.tokens[i]);
-        bw.flush();
-        write_block_data(bw, in, n, ws.matches.data(), b.matches, lit.code, dist.code, longest_literal);
+        const unsigned whole = r.header_bits / 8, rest = r.header_bits % 8;
+        std::memcpy(begin + 2, r.header.data(), whole);
+        BitWriter bw{begin + 2 + whole, rest != 0 ? u64{r.header[whole]} & ((1u << rest) - 1) : 0, rest};
+        write_block_data(bw, in, n, ws.matches.data(), b.matches, r.lit.code, r.dist.code, r.longest_literal);
         end = bw.finish();
     }
     const u32 adler = libdeflate_adler32(1, in, n);
@@ -716,6 +866,8 @@ std::vector<std::uint8_t> small_deflate_code_lengths(const std::vector<std::uint
         if (t.used[i] < n) lens[t.used[i]] = t.code.len[t.used[i]];
     return lens;
 }
+
+std::uint64_t small_deflate_codes_built() { return reuse().built; }
 
 }  // namespace detail
 }  // namespace mgw::queue

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "php/php.hpp"
@@ -283,6 +284,47 @@ TEST_CASE("small deflate: pageview request sets come out no larger than with lib
     }
     INFO("50 bulk sets: " << ours_total << " bytes, libdeflate level 1 " << theirs_total);
     CHECK(ours_total <= theirs_total);
+}
+
+TEST_CASE("small deflate: a thread reuses its last code while it fits, and builds a new one when it does not") {
+    using mgw::queue::detail::small_deflate_codes_built;
+    // On a thread of its own, so that no earlier value of this test binary left a code behind.
+    std::vector<std::string> inputs, outputs;
+    std::vector<std::uint64_t> built;
+    Rng rng(8);
+    const std::string first = pageview_value(rng);
+    // The same bytes in another order: every symbol has a codeword in the first value's code.
+    std::string shuffled = first;
+    std::reverse(shuffled.begin() + 20, shuffled.end() - 20);
+    const std::string longer = first + first + first;  // three times as long
+    inputs = {first, shuffled, first + "~~~", first, longer};
+    for (int i = 0; i < 40; ++i) inputs.push_back(first);
+    std::thread([&] {
+        for (const std::string& in : inputs) {
+            std::string z;
+            if (!small_zlib_compress(in, z)) return;
+            outputs.push_back(z);
+            built.push_back(small_deflate_codes_built());
+        }
+    }).join();
+    REQUIRE(outputs.size() == inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) CHECK(inflate(outputs[i], inputs[i].size()) == inputs[i]);
+    CHECK(built[0] == 1);  // the first value builds one
+    CHECK(built[1] == 1);  // the shuffled copy uses it
+    CHECK(built[2] == 2);  // '~' has no codeword in it: a new code
+    CHECK(built[3] == 2);  // the new code has every symbol of the first value
+    CHECK(built[4] == 3);  // three times the length: a new code
+    // The longer value's code is kept for values of a third of its length: the next value builds one,
+    // which then serves 32 values before the next is built.
+    CHECK(built[5] == 4);
+    CHECK(built[5 + 32] == 4);
+    CHECK(built[5 + 33] == 5);
+    // A reused code costs little: the value written with the first value's code is at most 3% longer
+    // than the same value compressed on its own.
+    std::string alone;
+    std::thread([&] { small_zlib_compress(shuffled, alone); }).join();
+    INFO("reused: " << outputs[1].size() << " bytes, own code: " << alone.size());
+    CHECK(outputs[1].size() * 100 <= alone.size() * 103);
 }
 
 TEST_CASE("small deflate: thousands of generated inputs round-trip") {

@@ -50,11 +50,50 @@ private:
     std::size_t len_ = 0;
 };
 
-// A JSON string, scanned 8 bytes at a time: most values have nothing to escape. The escapes are
-// Boost.JSON's (\b \f \n \r \t, \u00xx for the other control characters, nothing else), so hits
-// read exactly as Boost.JSON would write them.
+// Copies `s` to `d` 8 bytes at a time and returns true when none of its bytes needs an escape;
+// returns false (having written some of it) as soon as one does. The last word and short strings
+// are read as overlapping words, so there is no byte-by-byte tail and no read outside `s`.
+bool copy_plain(char* d, std::string_view s) {
+    const char* const p = s.data();
+    const std::size_t n = s.size();
+    if (n >= 8) {
+        std::uint64_t word;
+        for (std::size_t i = 0; i + 8 <= n; i += 8) {
+            std::memcpy(&word, p + i, 8);
+            if (has_special(word)) return false;
+            std::memcpy(d + i, &word, 8);
+        }
+        std::memcpy(&word, p + n - 8, 8);
+        std::memcpy(d + n - 8, &word, 8);
+        return !has_special(word);
+    }
+    if (n >= 4) {
+        std::uint32_t lo, hi;
+        std::memcpy(&lo, p, 4);
+        std::memcpy(&hi, p + n - 4, 4);
+        std::memcpy(d, &lo, 4);
+        std::memcpy(d + n - 4, &hi, 4);
+        return !has_special(std::uint64_t{lo} | std::uint64_t{hi} << 32);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto c = static_cast<unsigned char>(p[i]);
+        if (c < 0x20 || c == '"' || c == '\\') return false;
+        d[i] = p[i];
+    }
+    return true;
+}
+
+// A JSON string. Most have nothing to escape and are copied whole; the others are scanned 8 bytes
+// at a time. The escapes are Boost.JSON's (\b \f \n \r \t, \u00xx for the other control
+// characters, nothing else), so hits read exactly as Boost.JSON would write them.
 void append_string(Writer& w, std::string_view s) {
     char* d = w.room(s.size() * 6 + 2);
+    d[0] = '"';
+    if (copy_plain(d + 1, s)) {
+        d[s.size() + 1] = '"';
+        w.advance(d + s.size() + 2);
+        return;
+    }
     const char* p = s.data();
     const char* const end = p + s.size();
     *d++ = '"';

@@ -95,3 +95,26 @@ TEST_CASE("encode_json: random strings of every length around the 8-byte scan ma
     }
     CHECK(checked == std::size_t{70} * 20);
 }
+
+TEST_CASE("encode_json: one byte to escape at every position of strings up to 24 bytes, and none") {
+    // Short strings are checked as two overlapping words or byte by byte, longer ones word by word
+    // with an overlapping last word: an escape at any position must be seen.
+    std::size_t checked = 0;
+    for (std::size_t len = 0; len <= 24; ++len) {
+        for (std::size_t pos = 0; pos <= len; ++pos) {  // pos == len: nothing to escape
+            for (const char special : {'"', '\\', '\n', '\x01', '\x1f'}) {
+                std::string value(len, 'a');
+                if (pos < len) value[pos] = special;
+                RequestSet set;
+                boost::json::object hit;
+                hit["v"] = value;
+                hit[value] = "k";
+                set.requests.push_back(std::move(hit));
+                set.server = {{"REMOTE_ADDR", "127.0.0.1"}, {"HTTP_REFERER", value}};
+                REQUIRE(encode_json(set) == reference(set));
+                ++checked;
+            }
+        }
+    }
+    CHECK(checked == std::size_t{5} * (25 * 26 / 2));  // len + 1 positions for each len
+}

@@ -17,11 +17,13 @@
 #include "queue/startup_check.hpp"
 #include "spool/durable_sink.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -196,7 +198,20 @@ int run(const Options& opts) {
         }
     }
 
-    TrackingServer tracking(ioc, shared);
+    // Sessions run on one io_context per I/O thread, the main one included: a context that one
+    // thread runs needs no strand for its sessions' handlers, nor the locking a shared context's
+    // threads pay on every handler. Connections are spread over them in turn. The rest (writer,
+    // spool replay, admin, signals) runs on the main context, which the main thread runs.
+    std::vector<std::unique_ptr<net::io_context>> session_iocs;
+    std::vector<net::io_context*> session_contexts{&ioc};
+    for (unsigned i = 1; i < threads; ++i) {
+        session_iocs.push_back(std::make_unique<net::io_context>(1));
+        session_contexts.push_back(session_iocs.back().get());
+    }
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> session_work;
+    session_work.reserve(session_iocs.size());
+    for (auto& c : session_iocs) session_work.push_back(net::make_work_guard(*c));
+    TrackingServer tracking(ioc, shared, session_contexts);
     // Bind errors (address in use, a privileged port) name the option like configuration errors do.
     try {
         tracking.listen(opts.server.listen);
@@ -335,6 +350,8 @@ int run(const Options& opts) {
                 geo_timer.cancel();
                 redis_alarm.cancel();
                 log_event("info", "stopped");
+                session_work.clear();
+                for (auto& c : session_iocs) c->stop();
                 ioc.stop();
             });
             return;
@@ -361,7 +378,8 @@ int run(const Options& opts) {
     // The exception barrier: a handler that throws loses its connection, never the process.
     auto on_exception = [&metrics](const std::exception_ptr& e) { report_exception(metrics, e); };
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { run_with_barrier(ioc, on_exception); });
+    pool.reserve(session_iocs.size());
+    for (auto& c : session_iocs) pool.emplace_back([&on_exception, &c] { run_with_barrier(*c, on_exception); });
     run_with_barrier(ioc, on_exception);
     for (auto& t : pool) t.join();
     return 0;

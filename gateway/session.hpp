@@ -16,7 +16,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -37,11 +36,11 @@ public:
     virtual void close_if_idle() = 0;
 };
 
-// The server's stream: a TCP socket whose handlers run on a strand of the io_context, with the
-// strand's type spelled out. Beast's tcp_stream type-erases its executor (any_io_executor), which
-// costs a heap allocation and an indirect call each time an operation asks it for a property:
-// several per hit.
-using SessionExecutor = boost::asio::strand<boost::asio::io_context::executor_type>;
+// The server's stream: a TCP socket on one of the server's session io_contexts, each of which one
+// thread runs (TrackingServer), so a session's handlers never run at the same time and need no
+// strand. The executor's type is spelled out: Beast's tcp_stream type-erases it (any_io_executor),
+// which costs a heap allocation and an indirect call each time an operation asks it for a property.
+using SessionExecutor = boost::asio::io_context::executor_type;
 using TcpStream = boost::beast::basic_stream<boost::asio::ip::tcp, SessionExecutor>;
 
 // Per-stream operations; specialised for TcpStream in session.cpp.

@@ -114,7 +114,7 @@ int run(const Options& opts) {
     set_log_level(opts.log_level);
     const std::uint64_t fd_soft_limit = check_fd_limit(opts);
     const unsigned threads = choose_threads(opts);
-    net::io_context ioc(static_cast<int>(threads));
+    net::io_context ioc(1);  // run by the main thread only (below)
     metrics::Metrics metrics;
     const queue::WriterLog writer_log = [](std::string_view level, std::string_view event, std::string_view detail) {
         std::string fields = "\"detail\":";

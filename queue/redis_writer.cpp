@@ -12,7 +12,6 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
@@ -62,7 +61,7 @@ std::string describe_problem(std::string_view event, std::string_view detail) {
 }  // namespace
 
 struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
-    using Socket = net::basic_stream_socket<net::generic::stream_protocol, net::strand<net::io_context::executor_type>>;
+    using Socket = net::basic_stream_socket<net::generic::stream_protocol, net::io_context::executor_type>;
     // How a set's submitter hears of its end: `ack` (submit), or `ret` (submit_or_return), which
     // also gets the set's bytes back unless it was stored.
     struct Done {
@@ -100,23 +99,25 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     }
 
     Impl(const net::any_io_executor& ex, RedisOptions o, metrics::Metrics* m, WriterLog l)
-        : strand(net::make_strand(io_executor(ex))), opts(std::move(o)), metrics(m), log(std::move(l)), socket(strand),
-          resolver(strand), reply_timer(strand), retry_timer(strand), connect_timer(strand), sentinel_timer(strand),
-          backoff(opts.reconnect_min) {}
+        : executor(io_executor(ex)), opts(std::move(o)), metrics(m), log(std::move(l)), socket(executor),
+          resolver(executor), reply_timer(executor), retry_timer(executor), connect_timer(executor),
+          sentinel_timer(executor), backoff(opts.reconnect_min) {}
 
     ~Impl() {
         if (reader) redisReaderFree(reader);
     }
 
-    // The strand's type is spelled out, and so are those of the socket and timers that run on it:
-    // behind any_io_executor every operation's property query costs an allocation (several per set).
-    using Strand = net::strand<net::io_context::executor_type>;
-    using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Strand>;
+    // The writer runs on an io_context that one thread runs (the gateway's main context), so its
+    // handlers never overlap and need no strand. The executor's type is spelled out, and so are those
+    // of the socket and timers that use it: behind any_io_executor every operation's property query
+    // costs an allocation (several per set).
+    using Executor = net::io_context::executor_type;
+    using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
     static net::io_context::executor_type io_executor(const net::any_io_executor& ex) {
         if (const auto* io = ex.target<net::io_context::executor_type>()) return *io;
         throw std::invalid_argument("RedisWriter needs an io_context executor");
     }
-    Strand strand;
+    Executor executor;
     RedisOptions opts;
     metrics::Metrics* metrics;
     WriterLog log;  // state changes only, never per hit
@@ -136,7 +137,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     std::mutex mu;  // guards `pending` and `flush_scheduled`
     std::vector<Item> pending;
-    std::vector<Item> batch_;  // strand-only: the batch flush_batch() is sending
+    std::vector<Item> batch_;  // writer thread only: the batch flush_batch() is sending
     bool flush_scheduled = false;
     std::atomic<std::size_t> pending_bytes{0};
     std::atomic<bool> is_ready{false};
@@ -220,9 +221,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (gen != generation) return;
         if (index >= opts.sentinels.size()) return done({}, 0);
         auto self = shared_from_this();
-        auto sock = std::make_shared<net::ip::tcp::socket>(strand);
+        auto sock = std::make_shared<net::ip::tcp::socket>(executor);
         sentinel_socket = sock;
-        auto timer = std::make_shared<net::steady_timer>(strand, opts.sentinel_timeout);
+        auto timer = std::make_shared<net::steady_timer>(executor, opts.sentinel_timeout);
         timer->async_wait([sock](boost::system::error_code ec) {
             if (!ec) {
                 boost::system::error_code ignored;
@@ -234,7 +235,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             self->ask_sentinel(index + 1, gen, done);
         };
         const auto& [host, port] = opts.sentinels[index];
-        auto res = std::make_shared<net::ip::tcp::resolver>(strand);
+        auto res = std::make_shared<net::ip::tcp::resolver>(executor);
         res->async_resolve(
             host, std::to_string(port),
             [self, sock, res, timer, next, gen, done](boost::system::error_code ec,
@@ -509,7 +510,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     // Sends one batch of pending sets; true when it was written at once and more may be pending.
     bool flush_batch() {
-        // The batch vector is kept between batches (strand-only), so taking one allocates nothing.
+        // The batch vector is kept between batches (writer thread only), so taking one allocates nothing.
         std::vector<Item>& batch = batch_;
         batch.clear();
         {
@@ -617,7 +618,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             im.flush_scheduled = true;
         }
         if (schedule) {
-            net::post(im.strand, [impl = shared_from_this()] { impl->flush(); });
+            net::post(im.executor, [impl = shared_from_this()] { impl->flush(); });
         }
     }
 
@@ -708,7 +709,7 @@ RedisWriter::~RedisWriter() = default;
 
 void RedisWriter::start() {
     auto impl = impl_;
-    net::post(impl->strand, [impl] { impl->connect(); });
+    net::post(impl->executor, [impl] { impl->connect(); });
 }
 
 void RedisWriter::submit(std::string key, std::string value, WriteAck ack) {
@@ -726,7 +727,7 @@ void RedisWriter::submit_routed(std::string key, std::string value, WriteAck ack
 
 void RedisWriter::stop(std::function<void()> done) {
     auto impl = impl_;
-    net::post(impl->strand, [impl, done = std::move(done)]() mutable {
+    net::post(impl->executor, [impl, done = std::move(done)]() mutable {
         impl->stopping = true;
         impl->on_stopped = std::move(done);
         impl->flush();

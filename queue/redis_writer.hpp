@@ -21,6 +21,8 @@ namespace mgw::queue {
 
 class RedisWriter final : public QueueSink {
 public:
+    // `ex` must be an io_context's executor, and that io_context run by one thread only: the writer
+    // has no strand (the gateway runs it on its main context, which the main thread runs).
     RedisWriter(const boost::asio::any_io_executor& ex, RedisOptions opts, metrics::Metrics* metrics = nullptr,
                 WriterLog log = {});
     ~RedisWriter() override;
@@ -37,7 +39,7 @@ public:
     void submit_routed(std::string key, std::string value, WriteAck ack, std::shared_ptr<std::string> error,
                        bool asking);
     // Stops taking sets, waits for the replies of those already sent (bounded by the reply
-    // timeout), closes the connection, then calls `done` on the writer's strand.
+    // timeout), closes the connection, then calls `done` on the writer's io_context.
     void stop(std::function<void()> done) override;
 
     bool ready() const override;

@@ -40,6 +40,9 @@ void array_union(boost::json::object& dst, const boost::json::object& src);
 // (ENT_QUOTES, UTF-8), NUL bytes removed, then htmlspecialchars (ENT_QUOTES, UTF-8).
 // Used where the edge hashes a sanitised value (uid, cid, _id for the queue choice).
 std::string matomo_sanitize(std::string_view value);
+// True when matomo_sanitize(value) == value (no character any of its steps changes): ids and
+// hashes, which can then be used without a copy.
+bool sanitize_keeps(std::string_view value);
 
 // Replaces every maximal invalid UTF-8 subpart in `s` with U+FFFD (the Unicode recommendation; PHP's
 // JSON_INVALID_UTF8_SUBSTITUTE may emit fewer replacements). Returns true when anything was replaced.

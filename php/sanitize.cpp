@@ -148,9 +148,8 @@ bool valid_utf8(std::string_view s) {
 
 }  // namespace
 
-std::string matomo_sanitize(std::string_view value) {
-    // Fast path: nothing that any step would change (ids and hashes are plain ASCII).
-    bool touched = false, non_ascii = false;
+bool sanitize_keeps(std::string_view value) {
+    bool non_ascii = false;
     for (const char c : value) {
         switch (c) {
             case '\n':
@@ -160,12 +159,16 @@ std::string matomo_sanitize(std::string_view value) {
             case '<':
             case '>':
             case '"':
-            case '\'': touched = true; break;
+            case '\'': return false;
             default: non_ascii |= static_cast<unsigned char>(c) >= 0x80;
         }
-        if (touched) break;
     }
-    if (!touched && (!non_ascii || valid_utf8(value))) return std::string(value);
+    return !non_ascii || valid_utf8(value);
+}
+
+std::string matomo_sanitize(std::string_view value) {
+    // Fast path: nothing that any step would change (ids and hashes are plain ASCII).
+    if (sanitize_keeps(value)) return std::string(value);
 
     std::string v;
     v.reserve(value.size());

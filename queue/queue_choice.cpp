@@ -25,16 +25,32 @@ std::string digest_hex(const EVP_MD* md, std::string_view data) {
     return s;
 }
 
-// PHP pack("H*", s) followed by bin2hex: lower-cases hex digits, any other character becomes 0
-// (PHP warns "illegal hex digit" and uses 0).
-std::string pack_hex(std::string_view s) {
-    std::string out(s.size(), '0');
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
+// PHP pack("H*", s) followed by bin2hex, for the 16 characters of a visitor id: lower-cases hex
+// digits, any other character becomes 0 (PHP warns "illegal hex digit" and uses 0).
+using Key = std::array<char, 16>;
+Key pack_hex(std::string_view s) {
+    Key out;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const char c = s[i];
         if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) out[i] = c;
         else if (c >= 'A' && c <= 'F') out[i] = static_cast<char>(c - 'A' + 'a');
+        else out[i] = '0';
     }
     return out;
+}
+
+// A parameter's value as matomo_sanitize would leave it, without a copy when it is a string that
+// sanitising keeps as it is (ids are); `own` holds the value otherwise. nullopt: absent, or not a
+// string, number or boolean.
+std::optional<std::string_view> sanitized_param(const boost::json::object& hit, std::string_view name,
+                                                std::string& own) {
+    const auto it = hit.find(name);
+    if (it == hit.end()) return std::nullopt;
+    if (const auto* s = it->value().if_string(); s != nullptr && php::sanitize_keeps(*s)) return std::string_view(*s);
+    auto v = value_string(it->value());
+    if (!v) return std::nullopt;
+    own = php::matomo_sanitize(*v);
+    return std::string_view(own);
 }
 
 // PHP truthiness of a string (uid check): "" and "0" are false.
@@ -77,21 +93,23 @@ std::optional<std::string> value_string(const boost::json::value& v) {
     return std::nullopt;
 }
 
-std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
-                                       const QueueChoiceOptions& opts) {
+namespace {
+
+// visitor_key, as its 16 characters.
+std::optional<Key> visitor_key16(const boost::json::object& hit, std::string_view third_party_cookie_value,
+                                 const QueueChoiceOptions& opts) {
+    std::string own;
     if (opts.userid_overwrites_visitorid) {
-        if (auto uid = param_string(hit, "uid")) {
-            std::string clean = php::matomo_sanitize(*uid);
-            if (php_truthy(clean)) return sha1_hex(clean).substr(0, 16);
+        if (auto uid = sanitized_param(hit, "uid", own)) {
+            if (php_truthy(*uid)) return pack_hex(sha1_hex(*uid));
         }
     }
-    if (auto cid = param_string(hit, "cid")) {
-        std::string clean = php::matomo_sanitize(*cid);
-        if (!php::php_empty(clean)) {
+    if (auto cid = sanitized_param(hit, "cid", own)) {
+        if (!php::php_empty(*cid)) {
             // A cid of the wrong length throws at the edge; the plugin then treats the visitor id
             // as unknown and falls back to the IP without looking at _id (docs/wire-format.md, "Queue choice").
-            if (clean.size() != 16) return std::nullopt;
-            return pack_hex(clean);
+            if (cid->size() != 16) return std::nullopt;
+            return pack_hex(*cid);
         }
     }
     if (!opts.force_cookieless) {
@@ -99,12 +117,20 @@ std::optional<std::string> visitor_key(const boost::json::object& hit, std::stri
             std::string id = third_party_cookie_id(third_party_cookie_value);
             if (!id.empty()) return pack_hex(id);
         }
-        if (auto id = param_string(hit, "_id")) {
-            std::string clean = php::matomo_sanitize(*id);
-            if (clean.size() >= 16) return pack_hex(std::string_view(clean).substr(0, 16));
+        if (auto id = sanitized_param(hit, "_id", own)) {
+            if (id->size() >= 16) return pack_hex(*id);
         }
     }
     return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
+                                       const QueueChoiceOptions& opts) {
+    const auto key = visitor_key16(hit, third_party_cookie_value, opts);
+    if (!key) return std::nullopt;
+    return std::string(key->data(), key->size());
 }
 
 unsigned queue_from_key(std::string_view key_str, unsigned queues) {
@@ -137,7 +163,8 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues) {
 std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string_view remote_addr,
                                      std::string_view third_party_cookie_value, bool has_token,
                                      const QueueChoiceOptions& opts) {
-    if (auto key = visitor_key(hit, third_party_cookie_value, opts)) return queue_from_key(*key, opts.queues);
+    if (const auto key = visitor_key16(hit, third_party_cookie_value, opts))
+        return queue_from_key(std::string_view(key->data(), key->size()), opts.queues);
     auto cip = param_string(hit, "cip");
     if (cip && !php::php_empty(*cip)) {
         // Stock authenticates cip at the edge when it needs the IP for the queue; without any

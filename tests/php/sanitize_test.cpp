@@ -16,6 +16,22 @@ TEST_CASE("matomo_sanitize: plain ids pass through unchanged") {
     CHECK(matomo_sanitize("caf\xC3\xA9 \xE2\x82\xAC") == "caf\xC3\xA9 \xE2\x82\xAC");
 }
 
+TEST_CASE("sanitize_keeps: true exactly when matomo_sanitize returns its input") {
+    using mgw::php::sanitize_keeps;
+    const std::string inputs[] = {
+        "",     "1234567890abcdef",     "user@example.com", "caf\xC3\xA9", "a&b", "a<b", "a>b", "a\"b", "a'b", "a\nb",
+        "a\rb", std::string("a\0b", 3), "caf\xE9",          "\xC3"};
+    std::size_t checked = 0;
+    for (const auto& in : inputs) {
+        INFO(in);
+        CHECK(sanitize_keeps(in) == (matomo_sanitize(in) == in));
+        ++checked;
+    }
+    CHECK(checked == 14);
+    CHECK(sanitize_keeps("1234567890abcdef"));
+    CHECK_FALSE(sanitize_keeps("a&b"));
+}
+
 TEST_CASE("matomo_sanitize: the five HTML special characters are escaped with ENT_QUOTES, the apostrophe numerically") {
     CHECK(matomo_sanitize("O'Brien \"x\" <y> & z") == "O&#039;Brien &quot;x&quot; &lt;y&gt; &amp; z");
 }

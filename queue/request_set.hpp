@@ -2,6 +2,7 @@
 // share a queue, the environment the worker restores, the token and the enqueue time.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -12,8 +13,11 @@
 
 namespace mgw::queue {
 
+// The hits of a request or a set: nearly always one, so held inline.
+using Hits = boost::container::small_vector<boost::json::object, 1>;
+
 struct RequestSet {
-    std::vector<boost::json::object> requests;                 // hit parameter maps, in arrival order
+    Hits requests;                                             // hit parameter maps, in arrival order
     std::vector<std::pair<std::string, std::string>> server;   // env.server, in this order
     std::vector<std::pair<std::string, std::string>> cookies;  // env.cookie; written as [] when empty
     std::optional<std::string> token_auth;                     // nullopt is JSON false

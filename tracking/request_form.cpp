@@ -27,7 +27,7 @@ bool is_bulk(std::string_view body) {
     return (a != std::string_view::npos && a > 0) || (b != std::string_view::npos && b > 0);
 }
 
-BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, std::vector<boost::json::object>& hits,
+BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, queue::Hits& hits,
                      std::optional<std::string>& json_token, const boost::json::storage_ptr& sp) {
     std::string body;
     body.reserve(raw.size());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "gateway/options.hpp"
+#include "queue/request_set.hpp"
 #include "tracking/request_view.hpp"
 
 #include <boost/json/object.hpp>
@@ -28,14 +29,14 @@ enum class BulkParse { ok, invalid, too_many };
 // Bulk entries: strings are parsed as URLs whose query component becomes the hit (entries without a
 // non-empty query are skipped); objects are taken as they are. `json_token` gets the body's
 // token_auth when it is a string. The hits are allocated from `sp`.
-BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, std::vector<boost::json::object>& hits,
+BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts, queue::Hits& hits,
                      std::optional<std::string>& json_token, const boost::json::storage_ptr& sp = {});
 
 // What a request brings, before any rule about its hits.
 struct Incoming {
     enum class Kind { hits, no_hits, reject } kind = Kind::hits;
-    std::vector<boost::json::object> hits;  // in request order
-    std::optional<std::string> token;       // the set's token_auth; nullopt: JSON false
+    queue::Hits hits;                  // in request order
+    std::optional<std::string> token;  // the set's token_auth; nullopt: JSON false
     bool send_image = true;
     unsigned status = 200;    // for reject
     std::string_view reason;  // no_hits / reject: bounded label, empty when none

@@ -12,21 +12,35 @@
 namespace mgw::tracking {
 namespace {
 
-// Request headers the worker consults (docs/wire-format.md: "Entries the worker reads"), copied as HTTP_* keys.
-// Everything else, and in particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of env.server.
-constexpr std::array<std::string_view, 9> kCopiedHeaders = {"User-Agent",      "Accept-Language", "Referer", "DNT",
-                                                            "X-Do-Not-Track",  "X-Purpose",       "X-Moz",   "Via",
-                                                            "X-Requested-With"};
-
-bool copied(std::string_view name) {
-    if (name.size() >= 9 && iequals(name.substr(0, 9), "Sec-CH-UA")) return true;
-    return std::any_of(kCopiedHeaders.begin(), kCopiedHeaders.end(), [&](auto h) { return iequals(name, h); });
-}
+// Request headers the worker consults (docs/wire-format.md: "Entries the worker reads"), copied as HTTP_* keys, with
+// those keys. Everything else, and in particular every proxy header (X-Forwarded-For, Client-IP, ...), stays out of
+// env.server.
+struct CopiedHeader {
+    std::string_view name;
+    std::string_view key;
+};
+constexpr std::array<CopiedHeader, 9> kCopiedHeaders = {{{"User-Agent", "HTTP_USER_AGENT"},
+                                                         {"Accept-Language", "HTTP_ACCEPT_LANGUAGE"},
+                                                         {"Referer", "HTTP_REFERER"},
+                                                         {"DNT", "HTTP_DNT"},
+                                                         {"X-Do-Not-Track", "HTTP_X_DO_NOT_TRACK"},
+                                                         {"X-Purpose", "HTTP_X_PURPOSE"},
+                                                         {"X-Moz", "HTTP_X_MOZ"},
+                                                         {"Via", "HTTP_VIA"},
+                                                         {"X-Requested-With", "HTTP_X_REQUESTED_WITH"}}};
 
 std::string php_server_key(std::string_view header) {
     std::string key = "HTTP_";
     for (char c : header) key.push_back(c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c));
     return key;
+}
+
+// The env.server key of a header the worker reads, or empty for any other header.
+std::string server_key(std::string_view name) {
+    for (const auto& h : kCopiedHeaders)
+        if (iequals(name, h.name)) return std::string(h.key);
+    if (name.size() >= 9 && iequals(name.substr(0, 9), "Sec-CH-UA")) return php_server_key(name);
+    return {};
 }
 
 }  // namespace
@@ -37,8 +51,8 @@ NameValues build_server_env(const RequestView& req, std::string_view remote_addr
     env.emplace_back("REMOTE_ADDR", std::string(remote_addr));
     env.emplace_back("REQUEST_METHOD", std::string(req.method));
     for (const auto& f : req.headers) {
-        if (!copied(f.name)) continue;
-        std::string key = php_server_key(f.name);
+        std::string key = server_key(f.name);
+        if (key.empty()) continue;
         std::string value(f.value);
         php::scrub_utf8(value);
         // Repeated headers are joined as the web server does before PHP sees them.
@@ -82,8 +96,8 @@ void SetGrouper::add(boost::json::object hit, unsigned queue, bool by_gateway, b
     groups_[slot_of_[slot]].hits.push_back(std::move(hit));
 }
 
-std::vector<OutgoingSet> encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
-    std::vector<OutgoingSet> out;
+OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
+    OutgoingSets out;
     out.reserve(groups.size());
     for (std::size_t i = 0; i < groups.size(); ++i) {
         const bool last = i + 1 == groups.size();

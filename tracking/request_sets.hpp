@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/options.hpp"
+#include "queue/request_set.hpp"
 #include "tracking/request_view.hpp"
 
 #include <boost/container/small_vector.hpp>
@@ -37,7 +38,7 @@ RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptio
 struct Group {
     unsigned queue = 0;
     bool by_gateway = false;  // authorised by the gateway's token, not the request's
-    std::vector<boost::json::object> hits;
+    queue::Hits hits;
 };
 
 // The sets of one request in the making: nearly always one, so held inline.
@@ -73,7 +74,10 @@ struct SetEnvelope {
     std::int64_t time = 0;
 };
 
+// The sets of a request: nearly always one, so held inline.
+using OutgoingSets = boost::container::small_vector<OutgoingSet, 1>;
+
 // Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
-std::vector<OutgoingSet> encode_sets(Groups& groups, SetEnvelope& envelope, int level);
+OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level);
 
 }  // namespace mgw::tracking

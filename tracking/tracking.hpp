@@ -28,7 +28,7 @@ enum class TrackingKind {
 struct TrackingResult {
     TrackingKind kind = TrackingKind::no_hits;
     bool send_image = true;  // false: 204 instead of the GIF
-    std::vector<OutgoingSet> sets;
+    OutgoingSets sets;
     std::size_t hits = 0;
     unsigned status = 200;                 // for reject
     std::string_view reason;               // bounded label for logs and metrics, empty when none

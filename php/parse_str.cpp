@@ -81,10 +81,32 @@ std::uint64_t load8(const char* p) {
     return w;
 }
 
+// Whether every byte of s is ASCII, a word at a time (the last word and short strings are read
+// as overlapping words, so there is no byte-by-byte tail).
+bool all_ascii(std::string_view s) {
+    const char* const p = s.data();
+    const std::size_t n = s.size();
+    if (n >= 8) {
+        std::uint64_t any = load8(p + n - 8);
+        for (std::size_t i = 0; i + 8 <= n; i += 8) any |= load8(p + i);
+        return (any & kHigh) == 0;
+    }
+    if (n >= 4) {
+        std::uint32_t lo, hi;
+        std::memcpy(&lo, p, 4);
+        std::memcpy(&hi, p + n - 4, 4);
+        return ((lo | hi) & 0x80808080u) == 0;
+    }
+    unsigned any = 0;
+    for (std::size_t i = 0; i < n; ++i) any |= static_cast<unsigned char>(p[i]);
+    return (any & 0x80u) == 0;
+}
+
 // Offset of the first ill-formed byte, or s.size() when s is valid UTF-8.
 std::size_t first_invalid_utf8(std::string_view s) {
-    std::size_t i = 0;
     const std::size_t n = s.size();
+    if (all_ascii(s)) return n;  // the usual parameter
+    std::size_t i = 0;
     while (i < n) {
         if (n - i >= 8 && (load8(s.data() + i) & kHigh) == 0) {  // 8 ASCII bytes at a time
             i += 8;
@@ -160,6 +182,19 @@ std::size_t url_decode_in_place(char* s, std::size_t n, bool plus) {
         }
     }
     return static_cast<std::size_t>(d - s);
+}
+
+// Whether url_decode_in_place would change `s`: it holds a '%' (or a '+' when `plus`).
+bool needs_decoding(std::string_view s, bool plus) {
+    const char* p = s.data();
+    const char* const end = p + s.size();
+    for (; end - p >= 8; p += 8) {
+        const std::uint64_t w = load8(p);
+        if (has_byte(w, '%') || (plus && has_byte(w, '+'))) return true;
+    }
+    for (; p < end; ++p)
+        if (*p == '%' || (plus && *p == '+')) return true;
+    return false;
 }
 
 // isspace() in the C locale, which PHP uses for cookie names and for the "[ ]" append form.
@@ -279,6 +314,11 @@ void lists_to_arrays(json::value& v) {
 
 // ---------------------------------------------------------------- registration
 
+std::string& decode_buffer() {
+    thread_local std::string buffer;
+    return buffer;
+}
+
 class Registrar {
 public:
     Registrar(json::object& out, const ParseLimits& limits, bool cookies, ParseResult& result)
@@ -287,13 +327,22 @@ public:
     // One name=value pair. Query names and values are URL-decoded ('+' is a space); cookie values
     // are raw-URL-decoded ('+' stays) and cookie names are not decoded at all.
     void add_pair(std::string_view raw_name, std::string_view raw_value) {
-        json::string value(raw_value, out_.storage());
-        value.resize(url_decode_in_place(value.data(), value.size(), !cookies_));
-        if (const auto bad = first_invalid_utf8(value); bad != value.size()) { value = scrubbed(value, bad); }
+        // The value is decoded into a buffer kept across pairs (or used as it is when it has nothing
+        // to decode) and becomes a JSON string once, where it is stored.
+        std::string_view value = raw_value;
+        if (needs_decoding(raw_value, !cookies_)) {
+            value_.assign(raw_value);
+            value_.resize(url_decode_in_place(value_.data(), value_.size(), !cookies_));
+            value = value_;
+        }
+        if (const auto bad = first_invalid_utf8(value); bad != value.size()) {
+            scrub_ = scrubbed(value, bad);
+            value = scrub_;
+        }
 
         // The usual name (printable ASCII, nothing encoded) is the same decoded, has no NUL byte and
         // is valid UTF-8: one scan instead of a copy, a decode and two more scans.
-        if (plain_name(raw_name)) return register_variable(raw_name, std::move(value));
+        if (plain_name(raw_name)) return register_variable(raw_name, value);
         std::string_view name = raw_name;
         if (!cookies_) {
             name_.assign(raw_name);
@@ -306,7 +355,7 @@ public:
             name_ = scrubbed(name, bad);
             name = name_;
         }
-        register_variable(name, std::move(value));
+        register_variable(name, value);
     }
 
     static bool plain_name(std::string_view name) {
@@ -321,7 +370,7 @@ public:
     }
 
 private:
-    void register_variable(std::string_view name, json::string&& value) {
+    void register_variable(std::string_view name, json::string_view value) {
         // Fast path: a plain name that PHP's mangling leaves unchanged.
         bool plain = !name.empty();
         for (const char c : name)
@@ -329,12 +378,12 @@ private:
                 plain = false;
                 break;
             }
-        if (plain) return store(out_, true, name, std::move(value));
-        register_variable_ex(name, std::move(value));
+        if (plain) return store(out_, true, name, value);
+        register_variable_ex(name, value);
     }
 
     // Port of php_register_variable_ex(); `buf_` plays the role of PHP's mutable copy of the name.
-    void register_variable_ex(std::string_view name, json::string&& value) {
+    void register_variable_ex(std::string_view name, json::string_view value) {
         while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
         buf_.assign(name);  // NUL-terminated and free of inner NULs, like PHP's copy
         char* const var = buf_.data();
@@ -400,10 +449,10 @@ private:
             }
         }
         if (index == nullptr) {
-            append(*sym, std::move(value));
+            append(*sym, value);
             return;
         }
-        store(*sym, at_top, std::string_view(index, index_len), std::move(value));
+        store(*sym, at_top, std::string_view(index, index_len), value);
     }
 
     // The array at sym[index] (or a new one appended when index is null), created or replacing a
@@ -425,13 +474,13 @@ private:
         return &v.as_object();
     }
 
-    void store(json::object& sym, bool at_top, std::string_view key, json::string&& value) {
+    void store(json::object& sym, bool at_top, std::string_view key, json::string_view value) {
         if (!at_top) note_key(sym, key);
         else if (cookies_) {
-            sym.emplace(key, std::move(value));  // first cookie of a name wins (RFC 2965 path order)
+            sym.emplace(key, value);  // first cookie of a name wins (RFC 2965 path order)
             return;
         }
-        sym.insert_or_assign(key, std::move(value));  // an existing key keeps its position
+        sym.insert_or_assign(key, value);  // an existing key keeps its position
     }
 
     json::object& out_;
@@ -440,7 +489,11 @@ private:
     ParseResult& result_;
     bool nested_ = false;
     std::string name_;  // decoded / scrubbed name, reused across pairs
-    std::string buf_;   // mutable copy of a name that needs PHP's mangling
+    // The decoded value, kept by the thread across pairs and calls (its capacity is reused);
+    // nothing in a call outlives the pair it decodes.
+    std::string& value_ = decode_buffer();
+    std::string scrub_;  // a value with invalid UTF-8 replaced
+    std::string buf_;    // mutable copy of a name that needs PHP's mangling
 };
 
 // php_default_treat_data(): split on `sep` (empty tokens skipped, as strtok does), count pairs
@@ -448,10 +501,10 @@ private:
 // byte only ends a name, as in PHP's POST body reader.
 ParseResult treat_data(std::string_view input, char sep, bool cookies, json::object& out, const ParseLimits& limits) {
     ParseResult result;
-    if (out.empty()) {  // one table allocation instead of repeated growth (bounded: it is a hint)
-        const auto pairs = static_cast<std::size_t>(std::count(input.begin(), input.end(), sep)) + 1;
-        out.reserve(std::min({pairs, limits.max_vars, std::size_t{4096}}));
-    }
+    // Room for 19 members: one more than Boost.JSON scans linearly (18), so the object keeps a hash
+    // index and every later lookup of a name is a probe, not a scan. A tracking hit's usual
+    // parameters fit; larger maps grow as they fill.
+    if (out.empty()) out.reserve(19);
     Registrar reg(out, limits, cookies, result);
     for (std::size_t pos = 0; pos < input.size();) {
         std::size_t end = input.find(sep, pos);

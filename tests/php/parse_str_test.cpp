@@ -189,3 +189,29 @@ TEST_CASE("scrub_utf8: one U+FFFD per maximal ill-formed subpart (Unicode / WHAT
     CHECK(scrub("\xF8\x88\x80\x80\x80") == std::make_pair(true, r + r + r + r + r));
     CHECK(scrub("\xF0\x9F\x98\xC3\xA9") == std::make_pair(true, r + "\xC3\xA9"));
 }
+
+TEST_CASE("parse_str: one non-ASCII byte at every position of values up to 24 bytes is found") {
+    // Values are checked for ASCII a word at a time, the last word and short values as overlapping
+    // words: a stray byte anywhere must still become U+FFFD, and a valid sequence anywhere must stay.
+    std::size_t checked = 0;
+    for (std::size_t len = 1; len <= 24; ++len) {
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            std::string stray(len, 'a'), expected(len, 'a');
+            stray.replace(pos, 1, "%FF");
+            expected.replace(pos, 1, "\xEF\xBF\xBD");
+            const json::object out = query("v=" + stray + "&w=" + std::string(pos, 'b') + "%C3%A9");
+            REQUIRE(out.size() == 2);
+            CHECK(out.at("v").as_string() == expected);
+            CHECK(out.at("w").as_string() == std::string(pos, 'b') + "\xC3\xA9");
+            ++checked;
+        }
+    }
+    CHECK(checked == std::size_t{24} * 25 / 2);
+}
+
+TEST_CASE("parse_str: a value with nothing to decode is stored as it is, one with + or % decoded, in any order") {
+    check_same(query("a=plain&b=x+y&c=%41&d=plain2&b=last"), R"({"a":"plain","b":"last","c":"A","d":"plain2"})");
+    // In cookies '+' is kept and only %XX decoded.
+    const json::object c = cookies("a=x+y; b=%41%42; c=plain");
+    check_same(c, R"({"a":"x+y","b":"AB","c":"plain"})");
+}

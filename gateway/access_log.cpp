@@ -4,11 +4,13 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <random>
 #include <string>
@@ -28,7 +30,8 @@ int level_rank(std::string_view level) {
 std::atomic<int> min_level{1};
 
 // The second's text is formatted once per second and thread; a line only adds the milliseconds.
-void append_time(std::string& out) {
+// Writes at most 32 bytes at `out`; returns their end.
+char* format_time(char* out) {
     auto now = std::chrono::system_clock::now();
     auto secs = std::chrono::system_clock::to_time_t(now);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -41,17 +44,19 @@ void append_time(std::string& out) {
         len = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
         cached_at = secs;
     }
-    out.append(text, len);
-    const char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
-                          static_cast<char>('0' + ms % 10), 'Z'};
-    out.append(frac, sizeof frac);
+    std::memcpy(out, text, len);
+    out += len;
+    out[0] = '.';
+    out[1] = static_cast<char>('0' + ms / 100);
+    out[2] = static_cast<char>('0' + ms / 10 % 10);
+    out[3] = static_cast<char>('0' + ms % 10);
+    out[4] = 'Z';
+    return out + 5;
 }
 
-template <class T>
-void append_number(std::string& out, T value) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out.append(buf, r.ptr);
+void append_time(std::string& out) {
+    char buf[40];
+    out.append(buf, format_time(buf));
 }
 
 // The masked form of the last address logged on this thread: a keep-alive client's hits share it.
@@ -80,8 +85,7 @@ void emit(std::string& line) {
 
 // An access line goes out with one write(2), without stdio's lock and buffer (every other line is
 // flushed at once, so the two never mix within a line).
-void emit_access(std::string& line) {
-    line.push_back('\n');
+void emit_access(std::string_view line) {
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
@@ -95,12 +99,22 @@ void emit_access(std::string& line) {
 
 }  // namespace
 
+namespace {
+// Characters a log string escapes: '"', '\\', control characters and DEL.
+constexpr auto needs_escape = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 0x20; ++c) t[c] = true;
+    t['"'] = t['\\'] = t[0x7f] = true;
+    return t;
+}();
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
     std::size_t plain = 0;  // start of the run of characters that need no escape
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) continue;
+        if (!needs_escape[c]) continue;
         out.append(s.data() + plain, i - plain);
         plain = i + 1;
         if (c == '"' || c == '\\') {
@@ -130,38 +144,95 @@ std::string mask_ip_for_log(std::string_view ip) {
     return boost::asio::ip::address_v6(b).to_string();
 }
 
+namespace {
+
+// The access line is written through a raw cursor into a thread-local buffer sized ahead (at most
+// 6 bytes per string byte when escaped, plus the fixed text): no capacity check per piece.
+class LineWriter {
+public:
+    explicit LineWriter(std::string& buf, std::size_t max) : buf_(buf) {
+        if (buf_.size() < max) buf_.resize(max);
+        p_ = buf_.data();
+    }
+    void lit(std::string_view s) {
+        if (s.empty()) return;  // an empty view's data() may be null, which memcpy may not take
+        std::memcpy(p_, s.data(), s.size());
+        p_ += s.size();
+    }
+    // A JSON string; runs of characters that need no escape are copied whole.
+    void str(std::string_view s) {
+        *p_++ = '"';
+        std::size_t plain = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (!needs_escape[c]) continue;
+            lit(s.substr(plain, i - plain));
+            plain = i + 1;
+            *p_++ = '\\';
+            if (c == '"' || c == '\\') {
+                *p_++ = static_cast<char>(c);
+            } else {
+                static constexpr char hex[] = "0123456789abcdef";
+                p_[0] = 'u';
+                p_[1] = '0';
+                p_[2] = '0';
+                p_[3] = hex[c >> 4];
+                p_[4] = hex[c & 0xF];
+                p_ += 5;
+            }
+        }
+        lit(s.substr(plain));
+        *p_++ = '"';
+    }
+    template <class T>
+    void number(T value) {
+        p_ = std::to_chars(p_, p_ + 24, value).ptr;
+    }
+    void fixed6(double value) { p_ = std::to_chars(p_, p_ + 40, value, std::chars_format::fixed, 6).ptr; }
+    void time() { p_ = format_time(p_); }
+    std::string_view line() const { return {buf_.data(), static_cast<std::size_t>(p_ - buf_.data())}; }
+
+private:
+    std::string& buf_;
+    char* p_;
+};
+
+}  // namespace
+
 void access_log(const AccessRecord& r, double sample_rate) {
     if (!sampled(sample_rate)) return;
-    thread_local std::string line;
-    line.clear();
-    line += "{\"time\":\"";
-    append_time(line);
-    line += "\",\"event\":\"access\",\"method\":";
-    append_json_string(line, r.method);
-    line += ",\"path\":";
-    append_json_string(line, r.target.substr(0, r.target.find('?')));
-    line += ",\"status\":";
-    append_number(line, r.status);
-    line += ",\"bytes\":";
-    append_number(line, r.bytes);
-    line += ",\"duration\":";
-    char dur[32];
-    auto d = std::to_chars(dur, dur + sizeof dur, r.seconds, std::chars_format::fixed, 6);
-    line.append(dur, d.ptr);
-    line += ",\"client_ip\":";
-    append_json_string(line, masked_ip_cached(r.client_ip));
-    line += ",\"outcome\":";
-    append_json_string(line, r.outcome);
+    thread_local std::string buffer;
+    const std::string_view path = r.target.substr(0, r.target.find('?'));
+    const std::string_view ip = masked_ip_cached(r.client_ip);
+    const std::size_t strings =
+        r.method.size() + path.size() + ip.size() + r.outcome.size() + r.reason.size() + r.queues.size();
+    LineWriter w(buffer, 6 * strings + 512);
+    w.lit("{\"time\":\"");
+    w.time();
+    w.lit("\",\"event\":\"access\",\"method\":");
+    w.str(r.method);
+    w.lit(",\"path\":");
+    w.str(path);
+    w.lit(",\"status\":");
+    w.number(r.status);
+    w.lit(",\"bytes\":");
+    w.number(r.bytes);
+    w.lit(",\"duration\":");
+    w.fixed6(r.seconds);
+    w.lit(",\"client_ip\":");
+    w.str(ip);
+    w.lit(",\"outcome\":");
+    w.str(r.outcome);
     if (!r.reason.empty()) {
-        line += ",\"reason\":";
-        append_json_string(line, r.reason);
+        w.lit(",\"reason\":");
+        w.str(r.reason);
     }
     if (!r.queues.empty()) {
-        line += ",\"queues\":";
-        append_json_string(line, r.queues);
+        w.lit(",\"queues\":");
+        w.str(r.queues);
     }
-    line.push_back('}');
-    emit_access(line);
+    w.lit("}\n");
+    emit_access(w.line());
 }
 
 void set_log_level(std::string_view level) { min_level = level_rank(level); }

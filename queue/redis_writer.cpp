@@ -29,18 +29,24 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// "$<length>\r\n" or "*<count>\r\n".
+void append_header(std::string& out, char kind, std::size_t n) {
+    char head[24];
+    head[0] = kind;
+    char* p = std::to_chars(head + 1, head + 21, n).ptr;
+    *p++ = '\r';
+    *p++ = '\n';
+    out.append(head, p);
+}
+
 void append_bulk(std::string& out, std::string_view s) {
-    out.push_back('$');
-    out += std::to_string(s.size());
-    out += "\r\n";
+    append_header(out, '$', s.size());
     out.append(s);
-    out += "\r\n";
+    out.append("\r\n", 2);
 }
 
 void append_command(std::string& out, std::initializer_list<std::string_view> args) {
-    out.push_back('*');
-    out += std::to_string(args.size());
-    out += "\r\n";
+    append_header(out, '*', args.size());
     for (auto a : args) append_bulk(out, a);
 }
 

@@ -5,11 +5,15 @@
 namespace mgw::tracking {
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               const auto lx = static_cast<unsigned char>(x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x);
-               const auto ly = static_cast<unsigned char>(y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y);
-               return lx == ly;
-           });
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+        if (x == y) continue;
+        // Different bytes match only as the two cases of one ASCII letter.
+        const unsigned lower = x | 0x20u;
+        if (lower != (y | 0x20u) || lower < 'a' || lower > 'z') return false;
+    }
+    return true;
 }
 
 std::string_view RequestView::header(std::string_view name) const {

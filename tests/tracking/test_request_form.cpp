@@ -32,6 +32,23 @@ TEST_CASE("request view: first field by name and any case and query after the fi
     CHECK(Req("GET", "/matomo.php").view.query().empty());
 }
 
+TEST_CASE("request view: names compare equal in ASCII case only, for every pair of bytes") {
+    std::size_t equal_pairs = 0;
+    for (int x = 0; x < 256; ++x) {
+        for (int y = 0; y < 256; ++y) {
+            const char a[] = {'H', static_cast<char>(x)}, b[] = {'h', static_cast<char>(y)};
+            const auto lower = [](int c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; };
+            const bool expected = lower(x) == lower(y);
+            equal_pairs += expected ? 1 : 0;
+            if (iequals(std::string_view(a, 2), std::string_view(b, 2)) != expected) FAIL("bytes " << x << ", " << y);
+        }
+    }
+    CHECK(equal_pairs == 256 + 2 * 26);  // every byte with itself, and each letter with its other case
+    CHECK(iequals("User-Agent", "user-agent"));
+    CHECK_FALSE(iequals("User-Agent", "User-Agents"));
+    CHECK_FALSE(iequals("X-Moz", "X\x0dMoz"));
+}
+
 TEST_CASE("R1: a preflight is OPTIONS with Access-Control-Request-Method or -Headers") {
     CHECK(is_preflight(Req("OPTIONS", "/matomo.php", {{"Access-Control-Request-Method", "POST"}}).view));
     CHECK(is_preflight(Req("OPTIONS", "/matomo.php", {{"access-control-request-headers", "x"}}).view));

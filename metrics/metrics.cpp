@@ -65,7 +65,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     for (std::size_t i = 0; i < requests_.size(); ++i) {
         std::string ep(to_string(static_cast<Endpoint>(i)));
         for (unsigned s : kCommonStatuses)
-            requests_[i][s] = &requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}});
+            requests_[i][s] = std::make_unique<ShardedAdd<Counter>>(
+                requests_family_->Add({{"endpoint", ep}, {"status", std::to_string(s)}}));
         durations_[i] =
             std::make_unique<ShardedHistogram>(dur.Add({{"endpoint", ep}}, kLatencyBuckets), kLatencyBuckets);
     }
@@ -75,7 +76,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                          "Tracking hits by outcome: queued (acknowledged: in Redis, or in the spool with --ack=spool) "
                          "or failed (answered 5xx)")
                      .Register(reg);
-    hits_queued_ = &hits.Add({{"outcome", "queued"}});
+    hits_queued_ = std::make_unique<ShardedAdd<Counter>>(hits.Add({{"outcome", "queued"}}));
     hits_failed_ = &hits.Add({{"outcome", "failed"}});
     rejected_family_ = &BuildCounter()
                             .Name("matomo_gateway_hits_rejected_total")
@@ -86,7 +87,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Help("RPUSH of one request set, by outcome")
                        .Register(reg);
     for (std::size_t i = 0; i < writes_.size(); ++i)
-        writes_[i] = &writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}});
+        writes_[i] = std::make_unique<ShardedAdd<Counter>>(
+            writes.Add({{"outcome", std::string(to_string(static_cast<WriteOutcome>(i)))}}));
     redis_latency_ =
         std::make_unique<ShardedHistogram>(BuildHistogram()
                                                .Name("matomo_gateway_redis_write_duration_seconds")
@@ -118,18 +120,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                           .Register(reg);
     redis_moved_ = &redirects.Add({{"kind", "moved"}});
     redis_ask_ = &redirects.Add({{"kind", "ask"}});
-    redis_pending_ = &BuildGauge()
-                          .Name("matomo_gateway_redis_pending_bytes")
-                          .Help("Bytes of request sets waiting for their RPUSH reply")
-                          .Register(reg)
-                          .Add({});
+    redis_pending_ =
+        std::make_unique<ShardedAdd<Gauge>>(BuildGauge()
+                                                .Name("matomo_gateway_redis_pending_bytes")
+                                                .Help("Bytes of request sets waiting for their RPUSH reply")
+                                                .Register(reg)
+                                                .Add({}));
     auto& acked = BuildCounter()
                       .Name("matomo_gateway_sets_acknowledged_total")
                       .Help("Request sets answered 200/204, by where they were at that moment (redis, spool, memory)")
                       .Register(reg);
     for (std::size_t i = 0; i < acked_.size(); ++i) {
         static constexpr const char* via[] = {"redis", "spool", "memory"};
-        acked_[i] = &acked.Add({{"via", via[i]}});
+        acked_[i] = std::make_unique<ShardedAdd<Counter>>(acked.Add({{"via", via[i]}}));
     }
     auto& appends = BuildCounter()
                         .Name("matomo_gateway_spool_appends_total")
@@ -216,11 +219,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("Client connections dropped because an answer was not taken within the write deadline")
                            .Register(reg)
                            .Add({});
-    inflight_ = &BuildGauge()
-                     .Name("matomo_gateway_inflight_hits")
-                     .Help("Hits received and not yet answered")
-                     .Register(reg)
-                     .Add({});
+    inflight_ = std::make_unique<ShardedAdd<Gauge>>(BuildGauge()
+                                                        .Name("matomo_gateway_inflight_hits")
+                                                        .Help("Hits received and not yet answered")
+                                                        .Register(reg)
+                                                        .Add({}));
     auto& geo = BuildCounter()
                     .Name("matomo_gateway_geo_lookups_total")
                     .Help("Geolocation lookups of client IPs, by outcome")
@@ -407,7 +410,7 @@ void Metrics::request(Endpoint e, unsigned status, double seconds) {
     durations_[idx]->observe(seconds);
     auto it = requests_[idx].find(status);
     if (it != requests_[idx].end()) {
-        it->second->Increment();
+        it->second->add(1);
         return;
     }
     std::lock_guard lock(dynamic_mu_);
@@ -423,7 +426,7 @@ void Metrics::hit_rejected(std::string_view reason, std::size_t n) {
 }
 
 void Metrics::redis_write(WriteOutcome o, double seconds) {
-    writes_[static_cast<std::size_t>(o)]->Increment();
+    writes_[static_cast<std::size_t>(o)]->add(1);
     if (o == WriteOutcome::ok) redis_latency_->observe(seconds);
 }
 
@@ -522,6 +525,13 @@ std::string Metrics::serialize() {
         for (auto& hook : scrape_hooks_) hook();
     }
     for (auto& d : durations_) d->flush();
+    for (auto& by_status : requests_)
+        for (auto& [status, counter] : by_status) counter->flush();
+    hits_queued_->flush();
+    for (auto& w : writes_) w->flush();
+    redis_pending_->flush();
+    for (auto& a : acked_) a->flush();
+    inflight_->flush();
     redis_latency_->flush();
     redis_batch_->flush();
     return prometheus::TextSerializer().Serialize(registry_->Collect());

@@ -53,7 +53,7 @@ public:
     // One finished HTTP request.
     void request(Endpoint e, unsigned status, double seconds);
     // Hits queued (acknowledged) or rejected with a bounded reason label.
-    void hits_queued(std::size_t n) { hits_queued_->Increment(static_cast<double>(n)); }
+    void hits_queued(std::size_t n) { hits_queued_->add(static_cast<double>(n)); }
     void hit_rejected(std::string_view reason, std::size_t n = 1);
     void hits_failed(std::size_t n) { hits_failed_->Increment(static_cast<double>(n)); }
 
@@ -63,10 +63,10 @@ public:
     void redis_connected(bool up) { redis_up_->Increment(up ? 1 : -1); }
     void redis_reconnect() { redis_reconnects_->Increment(); }
     void redis_redirect(bool moved) { (moved ? redis_moved_ : redis_ask_)->Increment(); }
-    void redis_pending_add(double delta) { redis_pending_->Increment(delta); }
+    void redis_pending_add(double delta) { redis_pending_->add(delta); }
 
     // The durable queue (spool/).
-    void set_acknowledged(AckedVia v) { acked_[static_cast<std::size_t>(v)]->Increment(); }
+    void set_acknowledged(AckedVia v) { acked_[static_cast<std::size_t>(v)]->add(1); }
     void spool_state(double bytes, double records, double segments) {
         spool_bytes_->Set(bytes);
         spool_records_->Set(records);
@@ -104,7 +104,7 @@ public:
     void connection_refused() { conns_refused_->Increment(); }
     // An answer the client did not take within the write deadline: the connection is dropped.
     void write_timeout() { write_timeouts_->Increment(); }
-    void inflight_hits(double delta) { inflight_->Increment(delta); }
+    void inflight_hits(double delta) { inflight_->add(delta); }
 
     void geo_lookup(bool found) { (found ? geo_found_ : geo_not_found_)->Increment(); }
     void geo_reload(bool ok) { (ok ? geo_reloaded_ : geo_reload_failed_)->Increment(); }
@@ -154,22 +154,25 @@ private:
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>* requests_family_;
     prometheus::Family<prometheus::Counter>* rejected_family_;
-    std::array<std::map<unsigned, prometheus::Counter*>, static_cast<std::size_t>(Endpoint::count_)> requests_;
+    // The hot path's counters and gauges: sharded too (ShardedAdd), flushed by serialize().
+    using HotCounter = std::unique_ptr<ShardedAdd<prometheus::Counter>>;
+    using HotGauge = std::unique_ptr<ShardedAdd<prometheus::Gauge>>;
+    std::array<std::map<unsigned, HotCounter>, static_cast<std::size_t>(Endpoint::count_)> requests_;
     // The hot path's histograms: sharded, no lock per observation (sharded_histogram.hpp).
     std::array<std::unique_ptr<ShardedHistogram>, static_cast<std::size_t>(Endpoint::count_)> durations_{};
     std::mutex dynamic_mu_;  // only for label sets first seen at run time (rare statuses / reasons)
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_;
-    prometheus::Counter* hits_queued_;
+    HotCounter hits_queued_;
     prometheus::Counter* hits_failed_;
-    std::array<prometheus::Counter*, static_cast<std::size_t>(WriteOutcome::count_)> writes_{};
+    std::array<HotCounter, static_cast<std::size_t>(WriteOutcome::count_)> writes_{};
     std::unique_ptr<ShardedHistogram> redis_latency_;
     std::unique_ptr<ShardedHistogram> redis_batch_;
     prometheus::Gauge* redis_up_;
     prometheus::Counter* redis_reconnects_;
     prometheus::Counter* redis_moved_;
     prometheus::Counter* redis_ask_;
-    prometheus::Gauge* redis_pending_;
-    std::array<prometheus::Counter*, static_cast<std::size_t>(AckedVia::count_)> acked_{};
+    HotGauge redis_pending_;
+    std::array<HotCounter, static_cast<std::size_t>(AckedVia::count_)> acked_{};
     std::array<prometheus::Counter*, static_cast<std::size_t>(SpoolAppend::count_)> spool_appends_{};
     prometheus::Gauge* spool_bytes_;
     prometheus::Gauge* spool_records_;
@@ -189,7 +192,7 @@ private:
     prometheus::Counter* conns_total_;
     prometheus::Counter* conns_refused_;
     prometheus::Counter* write_timeouts_;
-    prometheus::Gauge* inflight_;
+    HotGauge inflight_;
     prometheus::Counter* geo_found_;
     prometheus::Counter* geo_not_found_;
     prometheus::Counter* geo_reloaded_;

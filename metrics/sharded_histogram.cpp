@@ -3,7 +3,6 @@
 #include <algorithm>
 
 namespace mgw::metrics {
-namespace {
 
 // Each thread keeps to one shard, handed out in turn.
 std::size_t this_thread_shard(std::size_t shards) {
@@ -11,8 +10,6 @@ std::size_t this_thread_shard(std::size_t shards) {
     thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
     return mine % shards;
 }
-
-}  // namespace
 
 ShardedHistogram::ShardedHistogram(prometheus::Histogram& target, std::vector<double> bounds)
     : target_(target), bounds_(std::move(bounds)) {

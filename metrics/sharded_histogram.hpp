@@ -1,7 +1,7 @@
-// A histogram for the hot path: observations go to per-thread shards (relaxed atomics, no lock) and
-// reach the prometheus-cpp Histogram when /metrics is scraped. prometheus-cpp's Histogram::Observe
-// takes a mutex on every call, and a hit observes two histograms, so every worker thread met the
-// others on those two locks.
+// Metrics for the hot path: updates go to per-thread shards (relaxed atomics, no lock, no cache line
+// shared between threads) and reach their prometheus-cpp metric when /metrics is scraped.
+// prometheus-cpp's Histogram::Observe takes a mutex on every call, and its Counter and Gauge are one
+// atomic double each, updated by compare-and-swap: every I/O thread and the writer met on them.
 #pragma once
 
 #include <prometheus/histogram.h>
@@ -37,6 +37,35 @@ private:
     prometheus::Histogram& target_;
     std::vector<double> bounds_;
     std::array<Shard, kShards> shards_;
+};
+
+// Shard a thread keeps to (handed out in turn), for `shards` shards.
+std::size_t this_thread_shard(std::size_t shards);
+
+// A counter or gauge whose additions are sharded per thread; `Target` is prometheus::Counter or
+// prometheus::Gauge, which gets the sum of the additions since the last flush().
+template <class Target>
+class ShardedAdd {
+public:
+    explicit ShardedAdd(Target& target) : target_(target) {}
+    ShardedAdd(const ShardedAdd&) = delete;
+    ShardedAdd& operator=(const ShardedAdd&) = delete;
+
+    // Thread-safe, lock-free; the value is in `target` after the next flush().
+    void add(double value) { shards_[this_thread_shard(kShards)].sum.fetch_add(value, std::memory_order_relaxed); }
+    void flush() {
+        double sum = 0;
+        for (auto& s : shards_) sum += s.sum.exchange(0.0, std::memory_order_relaxed);
+        if (sum != 0) target_.Increment(sum);
+    }
+
+private:
+    static constexpr std::size_t kShards = 16;
+    struct alignas(64) Shard {
+        std::atomic<double> sum{0.0};
+    };
+    Target& target_;
+    std::array<Shard, kShards> shards_{};
 };
 
 }  // namespace mgw::metrics

@@ -59,3 +59,32 @@ TEST_CASE("sharded histogram: observations from 24 threads reach the histogram a
     CHECK(m.sample_count == 72001);
     CHECK(m.bucket[1].cumulative_count == 24001);
 }
+
+TEST_CASE("sharded counter and gauge: additions from 24 threads reach the metric at flush, once") {
+    prometheus::Registry reg;
+    auto& counter = prometheus::BuildCounter().Name("c_total").Help("c").Register(reg).Add({});
+    auto& gauge = prometheus::BuildGauge().Name("g").Help("g").Register(reg).Add({});
+    mgw::metrics::ShardedAdd<prometheus::Counter> c(counter);
+    mgw::metrics::ShardedAdd<prometheus::Gauge> g(gauge);
+    // Each thread counts 1000 and moves the gauge up by 3 and down by 1 a thousand times; the gauge's
+    // ups and downs of one hit may happen on different threads (a set answered on another thread).
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 24; ++t)
+        threads.emplace_back([&c, &g, t] {
+            for (int i = 0; i < 1000; ++i) {
+                c.add(1);
+                g.add(t % 2 == 0 ? 3 : -1);
+            }
+        });
+    for (auto& t : threads) t.join();
+    CHECK(counter.Value() == 0);  // nothing before the flush
+    c.flush();
+    g.flush();
+    CHECK(counter.Value() == 24000);
+    CHECK(gauge.Value() == 12 * 3000 - 12 * 1000);
+    c.flush();  // nothing new: nothing changes
+    g.add(-24000);
+    g.flush();
+    CHECK(counter.Value() == 24000);
+    CHECK(gauge.Value() == 0);
+}

@@ -31,7 +31,10 @@ constexpr bool has_special(std::uint64_t x) {
 // bytes it may need at most): no capacity check or call per character.
 class Writer {
 public:
-    explicit Writer(std::size_t expected) { buf_.resize(expected); }
+    // Writes into `buf` from its start (its capacity is reused); finish() cuts it to what was written.
+    Writer(std::string& buf, std::size_t expected) : buf_(buf) {
+        if (buf_.size() < expected) buf_.resize(expected);
+    }
 
     // Room for `n` more bytes at the cursor.
     char* room(std::size_t n) {
@@ -44,13 +47,10 @@ public:
         std::memcpy(room(s.size()), s.data(), s.size());
         len_ += s.size();
     }
-    std::string take() && {
-        buf_.resize(len_);
-        return std::move(buf_);
-    }
+    void finish() { buf_.resize(len_); }
 
 private:
-    std::string buf_;
+    std::string& buf_;
     std::size_t len_ = 0;
 };
 
@@ -224,8 +224,8 @@ void append_map(Writer& w, const std::vector<std::pair<std::string, std::string>
 
 }  // namespace
 
-std::string encode_json(const RequestSet& set) {
-    Writer w(512 + 1024 * set.requests.size());
+void encode_json_into(const RequestSet& set, std::string& out) {
+    Writer w(out, 512 + 1024 * set.requests.size());
     w.put("{\"requests\":[");
     bool first = true;
     for (const auto& hit : set.requests) {
@@ -246,7 +246,13 @@ std::string encode_json(const RequestSet& set) {
     auto end = std::to_chars(digits, digits + sizeof digits, set.time).ptr;
     w.put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
     w.put('}');
-    return std::move(w).take();
+    w.finish();
+}
+
+std::string encode_json(const RequestSet& set) {
+    std::string out;
+    encode_json_into(set, out);
+    return out;
 }
 
 }  // namespace mgw::queue

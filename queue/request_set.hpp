@@ -27,5 +27,8 @@ struct RequestSet {
 // The JSON document of docs/wire-format.md: exactly requests, env {server, cookie}, tokenAuth and time.
 // Strings must already be valid UTF-8 (the parsers scrub them); the output is always valid JSON.
 std::string encode_json(const RequestSet& set);
+// The same into `out` (replaced; its capacity is reused, so a buffer kept by the caller saves an
+// allocation per set).
+void encode_json_into(const RequestSet& set, std::string& out);
 
 }  // namespace mgw::queue

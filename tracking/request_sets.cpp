@@ -112,7 +112,14 @@ OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
         o.queue_id = groups[i].queue;
         o.key = queue::queue_key(groups[i].queue);
         o.hits = set.requests.size();
-        o.value = queue::compress_value(queue::encode_json(set), level);
+        if (level > 0) {
+            // The JSON only lives until it is compressed: the thread keeps one buffer for it.
+            thread_local std::string json;
+            queue::encode_json_into(set, json);
+            o.value = queue::compress_value(json, level);
+        } else {
+            o.value = queue::encode_json(set);
+        }
         out.push_back(std::move(o));
     }
     return out;

@@ -2,6 +2,8 @@
 // threads never interleave within a line.
 #include "gateway/access_log.hpp"
 
+#include "queue/request_set.hpp"
+
 #include <boost/asio/ip/address.hpp>
 
 #include <array>
@@ -172,13 +174,7 @@ public:
             if (c == '"' || c == '\\') {
                 *p_++ = static_cast<char>(c);
             } else {
-                static constexpr char hex[] = "0123456789abcdef";
-                p_[0] = 'u';
-                p_[1] = '0';
-                p_[2] = '0';
-                p_[3] = hex[c >> 4];
-                p_[4] = hex[c & 0xF];
-                p_ += 5;
+                p_ = queue::write_u00xx(p_, c);
             }
         }
         lit(s.substr(plain));

@@ -157,15 +157,7 @@ void append_string(Writer& w, std::string_view s) {
             case '\t': *d++ = 't'; break;
             case '\b': *d++ = 'b'; break;
             case '\f': *d++ = 'f'; break;
-            default: {
-                static constexpr char hex[] = "0123456789abcdef";
-                d[0] = 'u';
-                d[1] = '0';
-                d[2] = '0';
-                d[3] = hex[c >> 4];
-                d[4] = hex[c & 0xF];
-                d += 5;
-            }
+            default: d = write_u00xx(d, c);
         }
     }
     *d++ = '"';

@@ -31,4 +31,16 @@ std::string encode_json(const RequestSet& set);
 // allocation per set).
 void encode_json_into(const RequestSet& set, std::string& out);
 
+// Writes "u00xx" (the escape of control character `c` after its backslash, lower-case hex as
+// Boost.JSON writes it) at `d`; returns the end. Also used by the access log.
+inline char* write_u00xx(char* d, unsigned char c) {
+    static constexpr char hex[] = "0123456789abcdef";
+    d[0] = 'u';
+    d[1] = '0';
+    d[2] = '0';
+    d[3] = hex[c >> 4];
+    d[4] = hex[c & 0xF];
+    return d + 5;
+}
+
 }  // namespace mgw::queue

@@ -159,17 +159,27 @@ constexpr bool has_byte(std::uint64_t w, char c) {
     return ((x - kOnes) & ~x & kHigh) != 0;
 }
 
-// php_url_decode (plus = true) / php_raw_url_decode (plus = false), in place; returns the new length.
-// A '%' not followed by two hex digits is kept literally, as PHP does. Runs with nothing to decode
-// (most of a query string) are skipped 8 bytes at a time.
-std::size_t url_decode_in_place(char* s, std::size_t n, bool plus) {
-    const char* p = s;
-    const char* const end = s + n;
-    while (end - p >= 8) {
+// Offset of the first byte URL decoding would change in `s` (a '%', or a '+' when `plus`), or
+// s.size() when there is none: runs with nothing to decode (most of a query string) are skipped 8
+// bytes at a time.
+std::size_t first_to_decode(std::string_view s, bool plus) {
+    const char* const begin = s.data();
+    const char* p = begin;
+    const char* const end = p + s.size();
+    for (; end - p >= 8; p += 8) {
         const std::uint64_t w = load8(p);
         if (has_byte(w, '%') || (plus && has_byte(w, '+'))) break;
-        p += 8;
     }
+    for (; p < end; ++p)
+        if (*p == '%' || (plus && *p == '+')) break;
+    return static_cast<std::size_t>(p - begin);
+}
+
+// php_url_decode (plus = true) / php_raw_url_decode (plus = false), in place; returns the new length.
+// A '%' not followed by two hex digits is kept literally, as PHP does.
+std::size_t url_decode_in_place(char* s, std::size_t n, bool plus) {
+    const char* p = s + first_to_decode(std::string_view(s, n), plus);
+    const char* const end = s + n;
     char* d = s + (p - s);
     for (; p < end; ++p) {
         if (*p == '+' && plus) {
@@ -182,19 +192,6 @@ std::size_t url_decode_in_place(char* s, std::size_t n, bool plus) {
         }
     }
     return static_cast<std::size_t>(d - s);
-}
-
-// Whether url_decode_in_place would change `s`: it holds a '%' (or a '+' when `plus`).
-bool needs_decoding(std::string_view s, bool plus) {
-    const char* p = s.data();
-    const char* const end = p + s.size();
-    for (; end - p >= 8; p += 8) {
-        const std::uint64_t w = load8(p);
-        if (has_byte(w, '%') || (plus && has_byte(w, '+'))) return true;
-    }
-    for (; p < end; ++p)
-        if (*p == '%' || (plus && *p == '+')) return true;
-    return false;
 }
 
 // isspace() in the C locale, which PHP uses for cookie names and for the "[ ]" append form.
@@ -330,7 +327,7 @@ public:
         // The value is decoded into a buffer kept across pairs (or used as it is when it has nothing
         // to decode) and becomes a JSON string once, where it is stored.
         std::string_view value = raw_value;
-        if (needs_decoding(raw_value, !cookies_)) {
+        if (first_to_decode(raw_value, !cookies_) != raw_value.size()) {
             value_.assign(raw_value);
             value_.resize(url_decode_in_place(value_.data(), value_.size(), !cookies_));
             value = value_;
@@ -340,9 +337,9 @@ public:
             value = scrub_;
         }
 
-        // The usual name (printable ASCII, nothing encoded) is the same decoded, has no NUL byte and
-        // is valid UTF-8: one scan instead of a copy, a decode and two more scans.
-        if (plain_name(raw_name)) return register_variable(raw_name, value);
+        // The usual name (printable ASCII, nothing encoded, nothing PHP mangles) is stored as it is:
+        // one scan instead of a copy, a decode, the NUL and UTF-8 checks and the mangling.
+        if (simple_name(raw_name)) return store(out_, true, raw_name, value);
         std::string_view name = raw_name;
         if (!cookies_) {
             name_.assign(raw_name);
@@ -358,9 +355,10 @@ public:
         register_variable(name, value);
     }
 
-    static bool plain_name(std::string_view name) {
-        return std::all_of(name.begin(), name.end(),
-                           [](char c) { return c > ' ' && c < 0x7F && c != '%' && c != '+'; });
+    static bool simple_name(std::string_view name) {
+        return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+            return c > ' ' && c < 0x7F && c != '%' && c != '+' && c != '.' && c != '[';
+        });
     }
 
     // json_encode turns gap-free integer-keyed arrays into lists; only needed after a '[' name.

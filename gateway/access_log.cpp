@@ -99,9 +99,6 @@ void emit_access(std::string_view line) {
     }
 }
 
-}  // namespace
-
-namespace {
 // Characters a log string escapes: '"', '\\', control characters and DEL.
 constexpr auto needs_escape = [] {
     std::array<bool, 256> t{};
@@ -109,27 +106,37 @@ constexpr auto needs_escape = [] {
     t['"'] = t['\\'] = t[0x7f] = true;
     return t;
 }();
-}  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
-    out.push_back('"');
+// Writes `s` as a JSON string at `d` (at most 6 * s.size() + 2 bytes); returns the end. Runs of
+// characters that need no escape are copied whole.
+char* write_log_string(char* d, std::string_view s) {
+    const auto copy = [&d](std::string_view run) {
+        if (run.empty()) return;  // an empty view's data() may be null, which memcpy may not take
+        std::memcpy(d, run.data(), run.size());
+        d += run.size();
+    };
+    *d++ = '"';
     std::size_t plain = 0;  // start of the run of characters that need no escape
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (!needs_escape[c]) continue;
-        out.append(s.data() + plain, i - plain);
+        copy(s.substr(plain, i - plain));
         plain = i + 1;
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(static_cast<char>(c));
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        }
+        *d++ = '\\';
+        if (c == '"' || c == '\\') *d++ = static_cast<char>(c);
+        else d = queue::write_u00xx(d, c);
     }
-    out.append(s.data() + plain, s.size() - plain);
-    out.push_back('"');
+    copy(s.substr(plain));
+    *d++ = '"';
+    return d;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+    const std::size_t old = out.size();
+    out.resize(old + 6 * s.size() + 2);
+    out.resize(static_cast<std::size_t>(write_log_string(out.data() + old, s) - out.data()));
 }
 
 std::string mask_ip_for_log(std::string_view ip) {
@@ -157,28 +164,13 @@ public:
         p_ = buf_.data();
     }
     void lit(std::string_view s) {
-        if (s.empty()) return;  // an empty view's data() may be null, which memcpy may not take
-        std::memcpy(p_, s.data(), s.size());
+        std::memcpy(p_, s.data(), s.size());  // `s` is always a literal here, never a null view
         p_ += s.size();
     }
-    // A JSON string; runs of characters that need no escape are copied whole.
-    void str(std::string_view s) {
-        *p_++ = '"';
-        std::size_t plain = 0;
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            const auto c = static_cast<unsigned char>(s[i]);
-            if (!needs_escape[c]) continue;
-            lit(s.substr(plain, i - plain));
-            plain = i + 1;
-            *p_++ = '\\';
-            if (c == '"' || c == '\\') {
-                *p_++ = static_cast<char>(c);
-            } else {
-                p_ = queue::write_u00xx(p_, c);
-            }
-        }
-        lit(s.substr(plain));
-        *p_++ = '"';
+    // `,"name":` (given as `key`) and the value as a JSON string.
+    void field(std::string_view key, std::string_view value) {
+        lit(key);
+        p_ = write_log_string(p_, value);
     }
     template <class T>
     void number(T value) {
@@ -205,28 +197,18 @@ void access_log(const AccessRecord& r, double sample_rate) {
     LineWriter w(buffer, 6 * strings + 512);
     w.lit("{\"time\":\"");
     w.time();
-    w.lit("\",\"event\":\"access\",\"method\":");
-    w.str(r.method);
-    w.lit(",\"path\":");
-    w.str(path);
+    w.field("\",\"event\":\"access\",\"method\":", r.method);
+    w.field(",\"path\":", path);
     w.lit(",\"status\":");
     w.number(r.status);
     w.lit(",\"bytes\":");
     w.number(r.bytes);
     w.lit(",\"duration\":");
     w.fixed6(r.seconds);
-    w.lit(",\"client_ip\":");
-    w.str(ip);
-    w.lit(",\"outcome\":");
-    w.str(r.outcome);
-    if (!r.reason.empty()) {
-        w.lit(",\"reason\":");
-        w.str(r.reason);
-    }
-    if (!r.queues.empty()) {
-        w.lit(",\"queues\":");
-        w.str(r.queues);
-    }
+    w.field(",\"client_ip\":", ip);
+    w.field(",\"outcome\":", r.outcome);
+    if (!r.reason.empty()) w.field(",\"reason\":", r.reason);
+    if (!r.queues.empty()) w.field(",\"queues\":", r.queues);
     w.lit("}\n");
     emit_access(w.line());
 }

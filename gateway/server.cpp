@@ -67,7 +67,9 @@ tcp::endpoint parse_endpoint(const std::string& host_port) {
 TrackingServer::TrackingServer(net::io_context& ioc, ServerShared& shared,
                                std::vector<net::io_context*> session_contexts)
     : ioc_(ioc), session_contexts_(std::move(session_contexts)), shared_(shared), acceptor_(net::make_strand(ioc)),
-      backoff_(acceptor_.get_executor(), shared.metrics, "tracking") {}
+      backoff_(acceptor_.get_executor(), shared.metrics, "tracking") {
+    if (session_contexts_.empty()) session_contexts_.push_back(&ioc_);
+}
 
 void open_acceptor(tcp::acceptor& acceptor, const std::string& host_port) {
     auto ep = parse_endpoint(host_port);
@@ -110,7 +112,6 @@ void TrackingServer::do_accept() {
     if (!acceptor_.is_open()) return;  // stopped while a backoff was waiting
     if (fd_budget_ && shared_.connections.load() >= fd_budget_)
         return backoff_.failed(make_error_code(net::error::no_descriptors), [this] { do_accept(); });
-    if (session_contexts_.empty()) session_contexts_.push_back(&ioc_);
     net::io_context& context = *session_contexts_[next_context_++ % session_contexts_.size()];
     acceptor_.async_accept(context, [this](boost::system::error_code ec, TcpStream::socket_type socket) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;

@@ -8,7 +8,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include "metrics/sharded_histogram.hpp"
+#include "metrics/sharded.hpp"
 
 #include <array>
 #include <functional>
@@ -158,7 +158,7 @@ private:
     using HotCounter = std::unique_ptr<ShardedAdd<prometheus::Counter>>;
     using HotGauge = std::unique_ptr<ShardedAdd<prometheus::Gauge>>;
     std::array<std::map<unsigned, HotCounter>, static_cast<std::size_t>(Endpoint::count_)> requests_;
-    // The hot path's histograms: sharded, no lock per observation (sharded_histogram.hpp).
+    // The hot path's histograms: sharded, no lock per observation (sharded.hpp).
     std::array<std::unique_ptr<ShardedHistogram>, static_cast<std::size_t>(Endpoint::count_)> durations_{};
     std::mutex dynamic_mu_;  // only for label sets first seen at run time (rare statuses / reasons)
     std::map<std::string, prometheus::Counter*, std::less<>> rejected_;

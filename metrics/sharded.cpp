@@ -1,4 +1,4 @@
-#include "metrics/sharded_histogram.hpp"
+#include "metrics/sharded.hpp"
 
 #include <algorithm>
 

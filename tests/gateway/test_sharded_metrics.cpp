@@ -1,6 +1,7 @@
-// metrics::ShardedHistogram: observations from many threads, without a lock, reach the prometheus-cpp
-// histogram at flush with the counts, buckets and sum that direct observation would give.
-#include "metrics/sharded_histogram.hpp"
+// metrics::ShardedHistogram and ShardedAdd: observations and additions from many threads, without a
+// lock, reach the prometheus-cpp histogram, counter or gauge at flush with the values that direct
+// updates would give.
+#include "metrics/sharded.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -599,6 +599,10 @@ void code_and_lengths(Tree& t, unsigned base, LengthsHeader& h) {
     h.repeated = repeated;
 }
 
+// A kept code serves at most this many values before a new one is built, and only values of half
+// to twice the length of the one it was built for (bulk request sets differ from single hits).
+constexpr unsigned reuse_limit = 32;
+
 // The dynamic code last built on this thread, kept to be tried on the values that follow: request
 // sets from one site use nearly the same symbols with nearly the same frequencies, so the code
 // built for one value usually fits the next one well and building a new one (about a third of a
@@ -617,7 +621,12 @@ struct Reuse {
     // them too, so that the values after it are less likely to need a symbol it lacks).
     std::array<u16, 288> seen_lit{};
     std::array<u16, 32> seen_dist{};
-    bool valid = false;
+
+    // Whether the kept code may serve a value of `n` bytes (every symbol having a codeword is
+    // checked apart, with the costs).
+    bool may_serve(unsigned n) const {
+        return built != 0 && since_built < reuse_limit && n <= 2 * built_for && 2 * n >= built_for;
+    }
 };
 
 Reuse& reuse() {
@@ -699,13 +708,14 @@ inline void note_used(const u16* freq, u16* seen, unsigned n) {
 #endif
 }
 
-Costs block_costs(const Block& b, const Reuse& r) {
+// The costs of block `b`; those of the kept code only when `kept` (else kept_fits is false).
+Costs block_costs(const Block& b, const Reuse& r, bool kept) {
     Costs c;
     bool ignored = true;
     c.fixed = weighted_sum(b.litlen.data(), fixed_len_table.data(), 288, ignored);
     c.extra = weighted_sum(b.litlen.data() + 256, length_extra_table.data(), 32, ignored) +
               weighted_sum(b.dist.data(), dist_extra_table.data(), 32, ignored);
-    if (r.valid) {
+    if (kept) {
         c.kept_lit = weighted_sum(b.litlen.data(), r.lit.code.len.data(), 288, c.kept_fits);
         c.kept_dist = weighted_sum(b.dist.data(), r.dist.code.len.data(), 32, c.kept_fits);
     } else {
@@ -714,9 +724,9 @@ Costs block_costs(const Block& b, const Reuse& r) {
     return c;
 }
 
-// Builds the dynamic codes of block `b` into `r`, with their header; returns the header's and
-// the codewords' bits (without extra bits).
-u64 build_dynamic(const Block& b, Reuse& r) {
+// Builds the dynamic codes of block `b` (of a value of `n` bytes) into `r`, with their header; returns
+// the header's and the codewords' bits (without extra bits).
+u64 build_dynamic(const Block& b, unsigned n, Reuse& r) {
     std::memset(r.lit.code.len.data(), 0, sizeof r.lit.code.len);
     std::memset(r.dist.code.len.data(), 0, sizeof r.dist.code.len);
     r.lit.per_len = {};
@@ -780,15 +790,11 @@ u64 build_dynamic(const Block& b, Reuse& r) {
     r.longest_literal = 0;
     for (unsigned len = 1; len <= max_codeword_len; ++len)
         if (r.lit.per_len[len] != 0) r.longest_literal = len;
-    r.valid = true;
     r.since_built = 0;
+    r.built_for = n;
     ++r.built;
     return u64{r.header_bits} + lit_bits + dist_bits;
 }
-
-// A kept code serves at most this many values before a new one is built, and only values of half
-// to twice the length of the one it was built for (bulk request sets differ from single hits).
-constexpr unsigned reuse_limit = 32;
 
 }  // namespace
 
@@ -803,17 +809,16 @@ bool small_zlib_compress(std::string_view input, std::string& out) {
     Block& b = ws.block;
     b.litlen[end_of_block] = 1;
 
-    const Costs c = block_costs(b, r);
+    const Costs c = block_costs(b, r, r.may_serve(n));
     const u64 fixed_bits = 3 + u64{c.fixed} + 5 * u64{b.matches} + c.extra;
     u64 dyn_bits;
-    if (c.kept_fits && r.since_built < reuse_limit && n <= 2 * r.built_for && 2 * n >= r.built_for) {
+    if (c.kept_fits) {
         dyn_bits = u64{r.header_bits} + c.kept_lit + c.kept_dist + c.extra;
         ++r.since_built;
         note_used(b.litlen.data(), r.seen_lit.data(), 288);
         note_used(b.dist.data(), r.seen_dist.data(), 32);
     } else {
-        dyn_bits = build_dynamic(b, r) + c.extra;
-        r.built_for = n;
+        dyn_bits = build_dynamic(b, n, r) + c.extra;
     }
     const u64 stored_bytes = 5 + u64{n};  // 3 header bits padded to a byte, LEN, NLEN, the data
 

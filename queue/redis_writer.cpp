@@ -119,7 +119,7 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
     // costs an allocation (several per set).
     using Executor = net::io_context::executor_type;
     using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
-    static net::io_context::executor_type io_executor(const net::any_io_executor& ex) {
+    static Executor io_executor(const net::any_io_executor& ex) {
         if (const auto* io = ex.target<net::io_context::executor_type>()) return *io;
         throw std::invalid_argument("RedisWriter needs an io_context executor");
     }
@@ -601,30 +601,29 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
 
     // Takes a set from any thread (submit, submit_routed, submit_or_return).
     void enqueue(Item&& item) {
-        Impl& im = *this;
-        if (im.stopping || !im.is_ready) {
-            if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
+        if (stopping || !is_ready) {
+            if (metrics) metrics->redis_write(metrics::WriteOutcome::unavailable, 0);
             item.done(WriteStatus::unavailable, item.key, item.value);
             return;
         }
         const std::size_t bytes = item.key.size() + item.value.size();
-        if (im.pending_bytes.fetch_add(bytes) + bytes > im.opts.max_pending_bytes) {
-            im.pending_bytes -= bytes;
-            if (im.metrics) im.metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
+        if (pending_bytes.fetch_add(bytes) + bytes > opts.max_pending_bytes) {
+            pending_bytes -= bytes;
+            if (metrics) metrics->redis_write(metrics::WriteOutcome::overloaded, 0);
             item.done(WriteStatus::overloaded, item.key, item.value);
             return;
         }
-        if (im.metrics) im.metrics->redis_pending_add(static_cast<double>(bytes));
+        if (metrics) metrics->redis_pending_add(static_cast<double>(bytes));
         item.t0 = Clock::now();
         bool schedule = false;
         {
-            std::lock_guard lock(im.mu);
-            im.pending.push_back(std::move(item));
-            schedule = !im.flush_scheduled;
-            im.flush_scheduled = true;
+            std::lock_guard lock(mu);
+            pending.push_back(std::move(item));
+            schedule = !flush_scheduled;
+            flush_scheduled = true;
         }
         if (schedule) {
-            net::post(im.executor, [impl = shared_from_this()] { impl->flush(); });
+            net::post(executor, [impl = shared_from_this()] { impl->flush(); });
         }
     }
 

@@ -121,7 +121,21 @@ int run(const Options& opts) {
         append_json_string(fields, detail);
         log_event(level, event, fields);
     };
-    auto redis_backend = queue::make_redis_sink(ioc.get_executor(), opts.redis, &metrics, writer_log);
+    // Sessions run on one io_context per I/O thread, the main one included: a context that one
+    // thread runs needs no strand for its sessions' handlers, nor the locking a shared context's
+    // threads pay on every handler. Connections are spread over them in turn. Each context has its own
+    // Redis writer, so a hit never changes threads. The rest (spool replay, admin, signals) runs on
+    // the main context, which the main thread runs.
+    std::vector<std::unique_ptr<net::io_context>> session_iocs;
+    std::vector<net::io_context*> session_contexts{&ioc};
+    for (unsigned i = 1; i < threads; ++i) {
+        session_iocs.push_back(std::make_unique<net::io_context>(1));
+        session_contexts.push_back(session_iocs.back().get());
+    }
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> session_work;
+    session_work.reserve(session_iocs.size());
+    for (auto& c : session_iocs) session_work.push_back(net::make_work_guard(*c));
+    auto redis_backend = queue::make_redis_sink(session_contexts, opts.redis, &metrics, writer_log);
     // The memory guard sits between the spool and Redis; without sampling it has nothing to go by.
     queue::MemoryGuardOptions guard_opts = opts.monitor.guard;
     if (opts.monitor.interval.count() == 0) guard_opts.high_water = 0;
@@ -198,19 +212,6 @@ int run(const Options& opts) {
         }
     }
 
-    // Sessions run on one io_context per I/O thread, the main one included: a context that one
-    // thread runs needs no strand for its sessions' handlers, nor the locking a shared context's
-    // threads pay on every handler. Connections are spread over them in turn. The rest (writer,
-    // spool replay, admin, signals) runs on the main context, which the main thread runs.
-    std::vector<std::unique_ptr<net::io_context>> session_iocs;
-    std::vector<net::io_context*> session_contexts{&ioc};
-    for (unsigned i = 1; i < threads; ++i) {
-        session_iocs.push_back(std::make_unique<net::io_context>(1));
-        session_contexts.push_back(session_iocs.back().get());
-    }
-    std::vector<net::executor_work_guard<net::io_context::executor_type>> session_work;
-    session_work.reserve(session_iocs.size());
-    for (auto& c : session_iocs) session_work.push_back(net::make_work_guard(*c));
     TrackingServer tracking(ioc, shared, session_contexts);
     // Bind errors (address in use, a privileged port) name the option like configuration errors do.
     try {

@@ -1,7 +1,8 @@
-// The queue writer: one pipelined Redis connection that every client connection shares.
-// Request sets handed in from any thread are collected while the previous write is on the wire
-// (group commit: a batch waits at most one write), sent as back-to-back RPUSH commands (still one
-// RPUSH per set, checklist item 4) and acknowledged one by one as their replies arrive in order.
+// The queue writer: one pipelined Redis connection, shared by the client connections of one I/O
+// thread (the gateway runs one per thread: queue/thread_sinks.hpp). Request sets handed in from any
+// thread are collected while the previous write is on the wire (group commit: a batch waits at most
+// one write), sent as back-to-back RPUSH commands (still one RPUSH per set, checklist item 4) and
+// acknowledged one by one as their replies arrive in order.
 // Memory held is bounded: past max_pending_bytes a set is refused at once (overloaded).
 #pragma once
 
@@ -22,7 +23,7 @@ namespace mgw::queue {
 class RedisWriter final : public QueueSink {
 public:
     // `ex` must be an io_context's executor, and that io_context run by one thread only: the writer
-    // has no strand (the gateway runs it on its main context, which the main thread runs).
+    // has no strand (the gateway runs one on each I/O thread's context).
     RedisWriter(const boost::asio::any_io_executor& ex, RedisOptions opts, metrics::Metrics* metrics = nullptr,
                 WriterLog log = {});
     ~RedisWriter() override;

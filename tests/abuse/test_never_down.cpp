@@ -121,7 +121,7 @@ TEST_CASE(
                                 {{"Host", "127.0.0.1"}, {"X-Long", std::string(bytes, 'a')}, {"Connection", "close"}}));
     };
     // Beast's fields hold at most 65,533 bytes per value: longer is refused as a header too large.
-    CHECK(with_field(70 * 1024).status == 431);
+    CHECK(with_field(std::size_t{70} * 1024).status == 431);
     CHECK(with_field(65534).status == 431);
     // The longest value it holds is an ordinary request.
     CHECK(with_field(65533).status == 200);
@@ -183,7 +183,7 @@ TEST_CASE("never down 2: at the open file limit the accept loop waits instead of
     CHECK(gw.wait_for_line(has_event("accept_resumed"), 10s));
     // Backed off: a loop retrying at once would count thousands of failures per second.
     CHECK(metric(gw, "matomo_gateway_accept_errors_total{reason=\"fd_limit\"}") < 2000);
-    CHECK(redis.lrange_all("trackingQueueV1").size() >= 1);
+    CHECK_FALSE(redis.lrange_all("trackingQueueV1").empty());
 }
 
 TEST_CASE(
@@ -233,9 +233,10 @@ TEST_CASE(
 
 TEST_CASE("never down: with --redis-connections 2 and one connection down, the pool stays writable") {
     RedisServer redis;
-    // No queue monitor: the test counts the pool's connections, and the monitor has its own.
+    // No queue monitor: the test counts the pool's connections, and the monitor has its own. One
+    // I/O thread, so one pool (each thread has its own).
     GatewayProcess gw({"--redis", redis.url(), "--redis-connections", "2", "--queues", "4", "--compression-level", "0",
-                       "--access-log", "false", "--queue-sample-interval-ms", "0"});
+                       "--access-log", "false", "--queue-sample-interval-ms", "0", "--threads", "1"});
     gw.wait_until_ready();
     REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
     // Our own client plus the gateway's two connections. Room for two clients only, then one of

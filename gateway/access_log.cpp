@@ -1,10 +1,12 @@
-// Log lines are assembled in a thread-local buffer and written with one fwrite, so concurrent
-// threads never interleave within a line.
+// Log lines are assembled in a thread-local buffer and written whole (event lines with one fwrite,
+// access lines with one write(2), alone or in a thread's batch), so concurrent threads never
+// interleave within a line.
 #include "gateway/access_log.hpp"
 
 #include "queue/request_set.hpp"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 
 #include <array>
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -98,6 +101,34 @@ void emit_access(std::string_view line) {
         left -= static_cast<std::size_t>(n);
     }
 }
+
+// A thread's batch of access lines (AccessLogBatch): `ex` is set while one lives on the thread.
+struct Batch {
+    static constexpr std::size_t max_write = 4096;  // PIPE_BUF: one write(2) of it is atomic on a pipe
+    std::optional<boost::asio::io_context::executor_type> ex;
+    std::string lines;
+    bool flush_posted = false;
+
+    void flush() {
+        emit_access(lines);
+        lines.clear();
+    }
+    // Takes a finished line: written at once without a batch, else added (after writing the batch
+    // first when both would not fit in one atomic write) and a flush posted for this round.
+    void add(std::string_view line) {
+        if (!ex) return emit_access(line);
+        if (lines.size() + line.size() > max_write) flush();
+        if (line.size() > max_write) return emit_access(line);
+        lines.append(line);
+        if (flush_posted) return;
+        flush_posted = true;
+        boost::asio::post(*ex, [this] {
+            flush_posted = false;
+            flush();
+        });
+    }
+};
+thread_local Batch batch;
 
 // Characters a log string escapes: '"', '\\', control characters and DEL.
 constexpr auto needs_escape = [] {
@@ -210,7 +241,15 @@ void access_log(const AccessRecord& r, double sample_rate) {
     if (!r.reason.empty()) w.field(",\"reason\":", r.reason);
     if (!r.queues.empty()) w.field(",\"queues\":", r.queues);
     w.lit("}\n");
-    emit_access(w.line());
+    batch.add(w.line());
+}
+
+AccessLogBatch::AccessLogBatch(const boost::asio::io_context::executor_type& ex) { batch.ex = ex; }
+
+AccessLogBatch::~AccessLogBatch() {
+    batch.flush();
+    batch.ex.reset();
+    batch.flush_posted = false;
 }
 
 void set_log_level(std::string_view level) { min_level = level_rank(level); }

@@ -1,6 +1,8 @@
 // The JSON access log: one object per line on stdout, sampled.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+
 #include <string_view>
 
 namespace mgw::gateway {
@@ -17,7 +19,20 @@ struct AccessRecord {
     std::string_view queues;
 };
 
+// Writes the line at once, or, on a thread with an AccessLogBatch, into its batch.
 void access_log(const AccessRecord& r, double sample_rate);
+
+// While one lives on a thread, that thread's access lines are gathered and written together once
+// its io_context has run the handlers that were ready (one write(2) for the lines of a round), and
+// what is left when it ends. A write never exceeds PIPE_BUF (4096 bytes), so lines of different
+// threads never mix on a pipe. The io_context must be run by this thread only.
+class AccessLogBatch {
+public:
+    explicit AccessLogBatch(const boost::asio::io_context::executor_type& ex);
+    ~AccessLogBatch();
+    AccessLogBatch(const AccessLogBatch&) = delete;
+    AccessLogBatch& operator=(const AccessLogBatch&) = delete;
+};
 
 // Lines below this level ("debug", "info", "warn", "error") are not written. Default: info.
 void set_log_level(std::string_view level);

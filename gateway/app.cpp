@@ -380,8 +380,17 @@ int run(const Options& opts) {
     auto on_exception = [&metrics](const std::exception_ptr& e) { report_exception(metrics, e); };
     std::vector<std::thread> pool;
     pool.reserve(session_iocs.size());
-    for (auto& c : session_iocs) pool.emplace_back([&on_exception, &c] { run_with_barrier(*c, on_exception); });
-    run_with_barrier(ioc, on_exception);
+    // Each I/O thread writes its access lines in batches, one write(2) per round of its loop.
+    for (auto& c : session_iocs) {
+        pool.emplace_back([&on_exception, &c] {
+            AccessLogBatch batch(c->get_executor());
+            run_with_barrier(*c, on_exception);
+        });
+    }
+    {
+        AccessLogBatch batch(ioc.get_executor());
+        run_with_barrier(ioc, on_exception);
+    }
     for (auto& t : pool) t.join();
     return 0;
 }

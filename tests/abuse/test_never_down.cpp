@@ -276,6 +276,46 @@ TEST_CASE("never down: with --redis-connections 2 and one connection down, the p
     CHECK(stored >= 40);
 }
 
+TEST_CASE("never down: with two I/O threads and one thread's Redis connection down, that thread lends the other's") {
+    RedisServer redis;
+    // No queue monitor: the test counts the writers' connections, and the monitor has its own.
+    GatewayProcess gw({"--redis", redis.url(), "--threads", "2", "--queues", "4", "--compression-level", "0",
+                       "--access-log", "false", "--queue-sample-interval-ms", "0"});
+    gw.wait_until_ready();
+    // One writer connection per I/O thread.
+    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
+    const long long own = redis.command({"CLIENT", "ID"}).integer;
+    std::vector<long long> others;
+    {
+        std::istringstream list(redis.command({"CLIENT", "LIST"}).str);
+        for (std::string line; std::getline(list, line);) {
+            const auto at = line.find("id=");
+            if (at == std::string::npos) continue;
+            const long long id = std::stoll(line.substr(at + 3));
+            if (id != own) others.push_back(id);
+        }
+    }
+    REQUIRE(others.size() == 2);
+    // Room for two clients only (ours and one writer), then one writer's connection is killed: it
+    // cannot come back while the limit holds.
+    REQUIRE(redis.command({"CONFIG", "SET", "maxclients", "2"}).str == "OK");
+    REQUIRE(redis.command({"CLIENT", "KILL", "ID", std::to_string(others[0])}).integer == 1);
+    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 1; }));
+
+    // Each hit on a connection of its own: connections go to the two threads in turn, so half of the
+    // hits are read on the thread whose connection is down. None of them goes to the spool.
+    for (int i = 0; i < 40; ++i) REQUIRE(send_request(gw.tracking_port(), hit(i, "lend")).status == 200);
+    CHECK(metric(gw, "matomo_gateway_sets_acknowledged_total{via=\"redis\"}") == 40);
+    CHECK(metric(gw, "matomo_gateway_sets_acknowledged_total{via=\"spool\"}") == 0);
+    std::size_t stored = 0;
+    for (auto& [key, values] : redis.queue_contents()) stored += values.size();
+    CHECK(stored == 40);
+
+    // Room again: the thread's own connection comes back.
+    REQUIRE(redis.command({"CONFIG", "SET", "maxclients", "10000"}).str == "OK");
+    CHECK(poll_until(Clock::now() + 30s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
+}
+
 TEST_CASE("never down: the start-up queue check uses SCAN (never KEYS) and reports a refusal") {
     RedisServer redis;
     for (int i = 0; i < 2500; ++i) redis.command({"SET", "filler:" + std::to_string(i), "x"});

@@ -166,9 +166,9 @@ const std::vector<Option>& table() {
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.max_pending_bytes, 4096, 1LL << 40); },
          [](const Options& o) { return std::to_string(o.redis.max_pending_bytes); }},
         {"redis-connections",
-         "pipelined Redis connections per I/O thread (each thread writes its own hits); each queue always uses the "
-         "same one of its thread, so a client's order holds (more than 1 only when one connection is the limit: "
-         "docs/performance.md)",
+         "pipelined Redis connections per I/O thread (each thread writes its own hits; Cluster: one per master); "
+         "each queue always uses the same one of its thread, so a client's order holds (more than 1 only when one "
+         "connection is the limit: docs/performance.md)",
          [](Options& o, const std::string& v) { return parse_int(v, o.redis.connections, 1, 64); },
          [](const Options& o) { return std::to_string(o.redis.connections); }},
         {"redis-down-log-interval-ms",

@@ -1,5 +1,7 @@
 #include "queue/redis_pool.hpp"
 
+#include "queue/sink_group.hpp"
+
 #include <algorithm>
 
 namespace mgw::queue {
@@ -19,33 +21,22 @@ std::size_t RedisPool::index_for(std::string_view key, std::size_t connections) 
     return static_cast<std::size_t>(h % connections);
 }
 
-void RedisPool::start() {
-    for (auto& w : writers_) w->start();
-}
+void RedisPool::start() { group::start_all(writers_); }
 
 void RedisPool::submit(std::string key, std::string value, WriteAck ack) {
     const std::size_t i = index_for(key, writers_.size());
     writers_[i]->submit(std::move(key), std::move(value), std::move(ack));
 }
 
-void RedisPool::stop(std::function<void()> done) {
-    auto left = std::make_shared<std::atomic<std::size_t>>(writers_.size());
-    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
-    for (auto& w : writers_) {
-        w->stop([left, shared_done] {
-            if (--*left == 0) (*shared_done)();
-        });
-    }
+void RedisPool::submit_or_return(std::string key, std::string value, ReturnAck ack) {
+    const std::size_t i = index_for(key, writers_.size());
+    writers_[i]->submit_or_return(std::move(key), std::move(value), std::move(ack));
 }
 
-bool RedisPool::ready() const {
-    return std::any_of(writers_.begin(), writers_.end(), [](const auto& w) { return w->ready(); });
-}
+void RedisPool::stop(std::function<void()> done) { group::stop_all(writers_, std::move(done)); }
 
-std::string RedisPool::problem() const {
-    for (const auto& w : writers_)
-        if (auto p = w->problem(); !p.empty()) return p;
-    return {};
-}
+bool RedisPool::ready() const { return group::any_ready(writers_); }
+
+std::string RedisPool::problem() const { return group::first_problem(writers_); }
 
 }  // namespace mgw::queue

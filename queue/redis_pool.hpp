@@ -18,6 +18,8 @@ public:
 
     void start() override;
     void submit(std::string key, std::string value, WriteAck ack) override;
+    // The connection's writer hands a set it did not store back itself (no copy kept here).
+    void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
     void stop(std::function<void()> done) override;
     // Any connection is ready: the pool takes sets while one is up. A set whose queue belongs to a
     // connection that is down is refused at once (unavailable), so only those queues go to the spool.

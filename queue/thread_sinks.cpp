@@ -1,9 +1,9 @@
 #include "queue/thread_sinks.hpp"
 
+#include "queue/sink_group.hpp"
+
 #include <boost/asio/post.hpp>
 
-#include <algorithm>
-#include <atomic>
 #include <cassert>
 
 namespace mgw::queue {
@@ -13,9 +13,7 @@ ThreadSinks::ThreadSinks(std::vector<Executor> executors, std::vector<std::uniqu
     assert(!sinks_.empty() && executors_.size() == sinks_.size());
 }
 
-void ThreadSinks::start() {
-    for (auto& s : sinks_) s->start();
-}
+void ThreadSinks::start() { group::start_all(sinks_); }
 
 QueueSink& ThreadSinks::sink_here() const {
     std::size_t own = 0;  // a thread that runs none of the contexts (a test's) uses the first
@@ -40,22 +38,13 @@ void ThreadSinks::submit_or_return(std::string key, std::string value, ReturnAck
 }
 
 void ThreadSinks::stop(std::function<void()> done) {
-    auto left = std::make_shared<std::atomic<std::size_t>>(sinks_.size());
-    auto finish = [left, home = executors_.front(), done = std::move(done)]() mutable {
-        if (--*left == 0) boost::asio::post(home, std::move(done));
-    };
-    auto shared = std::make_shared<decltype(finish)>(std::move(finish));
-    for (auto& s : sinks_) s->stop([shared] { (*shared)(); });
+    group::stop_all(sinks_, [home = executors_.front(), done = std::move(done)]() mutable {
+        boost::asio::post(home, std::move(done));
+    });
 }
 
-bool ThreadSinks::ready() const {
-    return std::any_of(sinks_.begin(), sinks_.end(), [](const auto& s) { return s->ready(); });
-}
+bool ThreadSinks::ready() const { return group::any_ready(sinks_); }
 
-std::string ThreadSinks::problem() const {
-    for (const auto& s : sinks_)
-        if (auto p = s->problem(); !p.empty()) return p;
-    return {};
-}
+std::string ThreadSinks::problem() const { return group::first_problem(sinks_); }
 
 }  // namespace mgw::queue

@@ -1,7 +1,8 @@
 // One Redis backend per I/O thread. Each backend (a writer, a pool of them, Sentinel-led) runs on
 // the io_context of one I/O thread, and a set is handed to the backend of the thread that submits
 // it: a hit is read, queued, written to Redis, acknowledged and answered on one thread, with no
-// hand-over between threads and no wake-up of another one (docs/architecture.md, "Threads").
+// hand-over between threads and no wake-up of another one (docs/architecture.md, "A hit, top to
+// bottom").
 //
 // Order: a connection's sets all take its thread's backend, so one client's hits keep their
 // order; sets from different connections were never ordered. A thread whose backend is down lends

@@ -39,6 +39,26 @@ double metric(const GatewayProcess& gw, const std::string& sample) {
     return 0;
 }
 
+// With the gateway's two Redis connections up (and no other of its own), leaves room in Redis for
+// two clients only (the test's and one of them) and kills the other: it cannot come back while the
+// limit holds. Returns once the gateway counts one connection up.
+void hold_one_of_two_connections_down(RedisServer& redis, const GatewayProcess& gw) {
+    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
+    const long long own = redis.command({"CLIENT", "ID"}).integer;
+    std::vector<long long> others;
+    std::istringstream list(redis.command({"CLIENT", "LIST"}).str);
+    for (std::string line; std::getline(list, line);) {
+        const auto at = line.find("id=");
+        if (at == std::string::npos) continue;
+        const long long id = std::stoll(line.substr(at + 3));
+        if (id != own) others.push_back(id);
+    }
+    REQUIRE(others.size() == 2);
+    REQUIRE(redis.command({"CONFIG", "SET", "maxclients", "2"}).str == "OK");
+    REQUIRE(redis.command({"CLIENT", "KILL", "ID", std::to_string(others[0])}).integer == 1);
+    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 1; }));
+}
+
 std::string hit(int i, const std::string& tag = "nd", bool keep_alive = false) {
     // The queue follows the visitor id's first three hex digits: hit i goes to queue i % --queues.
     char id[17];
@@ -238,24 +258,7 @@ TEST_CASE("never down: with --redis-connections 2 and one connection down, the p
     GatewayProcess gw({"--redis", redis.url(), "--redis-connections", "2", "--queues", "4", "--compression-level", "0",
                        "--access-log", "false", "--queue-sample-interval-ms", "0", "--threads", "1"});
     gw.wait_until_ready();
-    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
-    // Our own client plus the gateway's two connections. Room for two clients only, then one of
-    // the gateway's connections is killed: it cannot come back while the limit holds.
-    const long long own = redis.command({"CLIENT", "ID"}).integer;
-    std::vector<long long> others;
-    {
-        std::istringstream list(redis.command({"CLIENT", "LIST"}).str);
-        for (std::string line; std::getline(list, line);) {
-            const auto at = line.find("id=");
-            if (at == std::string::npos) continue;
-            const long long id = std::stoll(line.substr(at + 3));
-            if (id != own) others.push_back(id);
-        }
-    }
-    REQUIRE(others.size() == 2);
-    REQUIRE(redis.command({"CONFIG", "SET", "maxclients", "2"}).str == "OK");
-    REQUIRE(redis.command({"CLIENT", "KILL", "ID", std::to_string(others[0])}).integer == 1);
-    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 1; }));
+    hold_one_of_two_connections_down(redis, gw);
 
     // Still ready, and the queues of the live connection go straight to Redis.
     CHECK(send_request(gw.admin_port(), build_request("GET", "/readyz", {{"Host", "a"}, {"Connection", "close"}}))
@@ -283,24 +286,7 @@ TEST_CASE("never down: with two I/O threads and one thread's Redis connection do
                        "--access-log", "false", "--queue-sample-interval-ms", "0"});
     gw.wait_until_ready();
     // One writer connection per I/O thread.
-    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 2; }));
-    const long long own = redis.command({"CLIENT", "ID"}).integer;
-    std::vector<long long> others;
-    {
-        std::istringstream list(redis.command({"CLIENT", "LIST"}).str);
-        for (std::string line; std::getline(list, line);) {
-            const auto at = line.find("id=");
-            if (at == std::string::npos) continue;
-            const long long id = std::stoll(line.substr(at + 3));
-            if (id != own) others.push_back(id);
-        }
-    }
-    REQUIRE(others.size() == 2);
-    // Room for two clients only (ours and one writer), then one writer's connection is killed: it
-    // cannot come back while the limit holds.
-    REQUIRE(redis.command({"CONFIG", "SET", "maxclients", "2"}).str == "OK");
-    REQUIRE(redis.command({"CLIENT", "KILL", "ID", std::to_string(others[0])}).integer == 1);
-    REQUIRE(poll_until(Clock::now() + 10s, [&] { return metric(gw, "matomo_gateway_redis_up") == 1; }));
+    hold_one_of_two_connections_down(redis, gw);
 
     // Each hit on a connection of its own: connections go to the two threads in turn, so half of the
     // hits are read on the thread whose connection is down. None of them goes to the spool.

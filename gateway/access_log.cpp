@@ -102,24 +102,32 @@ void emit_access(std::string_view line) {
     }
 }
 
-// A thread's batch of access lines (AccessLogBatch): `ex` is set while one lives on the thread.
+// A thread's access lines waiting to be written, and room for the one being written after them:
+// a line is written straight into it. `ex` is set while an AccessLogBatch lives on the thread; without
+// one every line is written on its own.
 struct Batch {
     static constexpr std::size_t max_write = 4096;  // PIPE_BUF: one write(2) of it is atomic on a pipe
     std::optional<boost::asio::io_context::executor_type> ex;
-    std::string lines;
+    std::string buf;       // the waiting lines, then room; only grows
+    std::size_t size = 0;  // bytes of whole lines in `buf`
     bool flush_posted = false;
 
     void flush() {
-        emit_access(lines);
-        lines.clear();
+        emit_access({buf.data(), size});
+        size = 0;
     }
-    // Takes a finished line: written at once without a batch, else added (after writing the batch
-    // first when both would not fit in one atomic write) and a flush posted for this round.
-    void add(std::string_view line) {
-        if (!ex) return emit_access(line);
-        if (lines.size() + line.size() > max_write) flush();
-        if (line.size() > max_write) return emit_access(line);
-        lines.append(line);
+    // Room for a line of at most `max` bytes after the waiting ones, which are written first when
+    // both might not fit in one atomic write.
+    char* room(std::size_t max) {
+        if (size != 0 && size + max > max_write) flush();
+        if (buf.size() < size + max) buf.resize(size + max);
+        return buf.data() + size;
+    }
+    // The line written at room() ends at `end`. It goes out at once without a batch or when it is
+    // longer than one atomic write (then alone); else a flush is posted for this round.
+    void commit(const char* end) {
+        size = static_cast<std::size_t>(end - buf.data());
+        if (!ex || size > max_write) return flush();
         if (flush_posted) return;
         flush_posted = true;
         boost::asio::post(*ex, [this] {
@@ -186,14 +194,11 @@ std::string mask_ip_for_log(std::string_view ip) {
 
 namespace {
 
-// The access line is written through a raw cursor into a thread-local buffer sized ahead (at most
-// 6 bytes per string byte when escaped, plus the fixed text): no capacity check per piece.
+// The access line is written through a raw cursor into room sized ahead (at most 6 bytes per string
+// byte when escaped, plus the fixed text): no capacity check per piece.
 class LineWriter {
 public:
-    explicit LineWriter(std::string& buf, std::size_t max) : buf_(buf) {
-        if (buf_.size() < max) buf_.resize(max);
-        p_ = buf_.data();
-    }
+    explicit LineWriter(char* p) : p_(p) {}
     void lit(std::string_view s) {
         std::memcpy(p_, s.data(), s.size());  // `s` is always a literal here, never a null view
         p_ += s.size();
@@ -209,10 +214,9 @@ public:
     }
     void fixed6(double value) { p_ = std::to_chars(p_, p_ + 40, value, std::chars_format::fixed, 6).ptr; }
     void time() { p_ = format_time(p_); }
-    std::string_view line() const { return {buf_.data(), static_cast<std::size_t>(p_ - buf_.data())}; }
+    const char* end() const { return p_; }
 
 private:
-    std::string& buf_;
     char* p_;
 };
 
@@ -220,12 +224,11 @@ private:
 
 void access_log(const AccessRecord& r, double sample_rate) {
     if (!sampled(sample_rate)) return;
-    thread_local std::string buffer;
     const std::string_view path = r.target.substr(0, r.target.find('?'));
     const std::string_view ip = masked_ip_cached(r.client_ip);
     const std::size_t strings =
         r.method.size() + path.size() + ip.size() + r.outcome.size() + r.reason.size() + r.queues.size();
-    LineWriter w(buffer, 6 * strings + 512);
+    LineWriter w(batch.room(6 * strings + 512));
     w.lit("{\"time\":\"");
     w.time();
     w.field("\",\"event\":\"access\",\"method\":", r.method);
@@ -241,7 +244,7 @@ void access_log(const AccessRecord& r, double sample_rate) {
     if (!r.reason.empty()) w.field(",\"reason\":", r.reason);
     if (!r.queues.empty()) w.field(",\"queues\":", r.queues);
     w.lit("}\n");
-    batch.add(w.line());
+    batch.commit(w.end());
 }
 
 AccessLogBatch::AccessLogBatch(const boost::asio::io_context::executor_type& ex) { batch.ex = ex; }

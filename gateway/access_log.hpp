@@ -24,8 +24,9 @@ void access_log(const AccessRecord& r, double sample_rate);
 
 // While one lives on a thread, that thread's access lines are gathered and written together once
 // its io_context has run the handlers that were ready (one write(2) for the lines of a round), and
-// what is left when it ends. A write never exceeds PIPE_BUF (4096 bytes), so lines of different
-// threads never mix on a pipe. The io_context must be run by this thread only.
+// what is left when it ends. A write holds whole lines and at most PIPE_BUF (4096 bytes), unless
+// one line alone is longer, so lines of different threads never mix on a pipe. The io_context must
+// be run by this thread only.
 class AccessLogBatch {
 public:
     explicit AccessLogBatch(const boost::asio::io_context::executor_type& ex);

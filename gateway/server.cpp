@@ -13,6 +13,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <cassert>
 #include <stdexcept>
 
 namespace mgw::gateway {
@@ -66,9 +67,9 @@ tcp::endpoint parse_endpoint(const std::string& host_port) {
 
 TrackingServer::TrackingServer(net::io_context& ioc, ServerShared& shared,
                                std::vector<net::io_context*> session_contexts)
-    : ioc_(ioc), session_contexts_(std::move(session_contexts)), shared_(shared), acceptor_(net::make_strand(ioc)),
+    : session_contexts_(std::move(session_contexts)), shared_(shared), acceptor_(net::make_strand(ioc)),
       backoff_(acceptor_.get_executor(), shared.metrics, "tracking") {
-    if (session_contexts_.empty()) session_contexts_.push_back(&ioc_);
+    assert(!session_contexts_.empty());
 }
 
 void open_acceptor(tcp::acceptor& acceptor, const std::string& host_port) {

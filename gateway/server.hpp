@@ -59,10 +59,10 @@ struct ServerShared {
 
 class TrackingServer {
 public:
-    // Accepts on `ioc`; the sessions run on `session_contexts` in turn (on `ioc` when it is empty).
-    // Each of those must be run by exactly one thread: sessions have no strand.
+    // Accepts on `ioc`; the sessions run on `session_contexts` (at least one) in turn. Each of those
+    // must be run by exactly one thread: sessions have no strand.
     TrackingServer(boost::asio::io_context& ioc, ServerShared& shared,
-                   std::vector<boost::asio::io_context*> session_contexts = {});
+                   std::vector<boost::asio::io_context*> session_contexts);
     // Binds and listens; throws std::runtime_error naming the address on failure.
     void listen(const std::string& host_port);
     boost::asio::ip::tcp::endpoint local_endpoint() const;
@@ -74,7 +74,6 @@ public:
 
 private:
     void do_accept();
-    boost::asio::io_context& ioc_;
     std::vector<boost::asio::io_context*> session_contexts_;
     std::size_t next_context_ = 0;  // the context the next session runs on (round robin)
     // Client connections the descriptor limit leaves room for (0: no budget), computed at start().

@@ -113,10 +113,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
         if (reader) redisReaderFree(reader);
     }
 
-    // The writer runs on an io_context that one thread runs (the gateway's main context), so its
-    // handlers never overlap and need no strand. The executor's type is spelled out, and so are those
-    // of the socket and timers that use it: behind any_io_executor every operation's property query
-    // costs an allocation (several per set).
+    // The writer runs on an io_context that one thread runs (one of the gateway's I/O threads), so
+    // its handlers never overlap and need no strand. The executor's type is spelled out, and so are
+    // those of the socket and timers that use it: behind any_io_executor every operation's property
+    // query costs an allocation (several per set).
     using Executor = net::io_context::executor_type;
     using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
     static Executor io_executor(const net::any_io_executor& ex) {

@@ -708,6 +708,12 @@ inline void note_used(const u16* freq, u16* seen, unsigned n) {
 #endif
 }
 
+// Marks the symbols block `b` uses as seen since the kept code was built.
+inline void note_seen(const Block& b, Reuse& r) {
+    note_used(b.litlen.data(), r.seen_lit.data(), 288);
+    note_used(b.dist.data(), r.seen_dist.data(), 32);
+}
+
 // The costs of block `b`; those of the kept code only when `kept` (else kept_fits is false).
 Costs block_costs(const Block& b, const Reuse& r, bool kept) {
     Costs c;
@@ -732,8 +738,7 @@ u64 build_dynamic(const Block& b, unsigned n, Reuse& r) {
     r.lit.per_len = {};
     r.dist.per_len = {};
     // The block's frequencies, and 1 for the symbols seen since the last code was built.
-    note_used(b.litlen.data(), r.seen_lit.data(), 288);
-    note_used(b.dist.data(), r.seen_dist.data(), 32);
+    note_seen(b, r);
     std::array<u16, 288> lit_freq;
     std::array<u16, 32> dist_freq;
     for (unsigned i = 0; i < 288; ++i) lit_freq[i] = std::max(b.litlen[i], r.seen_lit[i]);
@@ -815,8 +820,7 @@ bool small_zlib_compress(std::string_view input, std::string& out) {
     if (c.kept_fits) {
         dyn_bits = u64{r.header_bits} + c.kept_lit + c.kept_dist + c.extra;
         ++r.since_built;
-        note_used(b.litlen.data(), r.seen_lit.data(), 288);
-        note_used(b.dist.data(), r.seen_dist.data(), 32);
+        note_seen(b, r);
     } else {
         dyn_bits = build_dynamic(b, n, r) + c.extra;
     }

@@ -4,11 +4,10 @@
 
 namespace mgw::metrics {
 
-// Each thread keeps to one shard, handed out in turn.
-std::size_t this_thread_shard(std::size_t shards) {
+std::size_t this_thread_shard() {
     static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
-    return mine % shards;
+    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+    return mine;
 }
 
 ShardedHistogram::ShardedHistogram(prometheus::Histogram& target, std::vector<double> bounds)
@@ -23,7 +22,7 @@ void ShardedHistogram::observe(double value) {
     // The bucket prometheus-cpp would choose: the first boundary at or above the value, else +Inf.
     const auto bucket = static_cast<std::size_t>(
         std::find_if(bounds_.begin(), bounds_.end(), [value](double b) { return b >= value; }) - bounds_.begin());
-    Shard& s = shards_[this_thread_shard(kShards)];
+    Shard& s = shards_[this_thread_shard()];
     s.counts[bucket].fetch_add(1, std::memory_order_relaxed);
     s.sum.fetch_add(value, std::memory_order_relaxed);
 }

@@ -15,6 +15,12 @@
 
 namespace mgw::metrics {
 
+// Shards per metric. More threads than shards share them, still correctly (atomic adds).
+inline constexpr std::size_t kShards = 16;
+
+// The shard this thread keeps to (handed out in turn).
+std::size_t this_thread_shard();
+
 class ShardedHistogram {
 public:
     // `target` keeps the metric's name, labels and buckets; `bounds` are its bucket boundaries.
@@ -28,8 +34,6 @@ public:
     void flush();
 
 private:
-    // More threads than shards share them, still correctly (atomic adds).
-    static constexpr std::size_t kShards = 16;
     struct alignas(64) Shard {
         std::unique_ptr<std::atomic<std::uint64_t>[]> counts;  // one per bucket, +Inf last
         std::atomic<double> sum{0.0};
@@ -38,9 +42,6 @@ private:
     std::vector<double> bounds_;
     std::array<Shard, kShards> shards_;
 };
-
-// Shard a thread keeps to (handed out in turn), for `shards` shards.
-std::size_t this_thread_shard(std::size_t shards);
 
 // A counter or gauge whose additions are sharded per thread; `Target` is prometheus::Counter or
 // prometheus::Gauge, which gets the sum of the additions since the last flush().
@@ -52,7 +53,7 @@ public:
     ShardedAdd& operator=(const ShardedAdd&) = delete;
 
     // Thread-safe, lock-free; the value is in `target` after the next flush().
-    void add(double value) { shards_[this_thread_shard(kShards)].sum.fetch_add(value, std::memory_order_relaxed); }
+    void add(double value) { shards_[this_thread_shard()].sum.fetch_add(value, std::memory_order_relaxed); }
     void flush() {
         double sum = 0;
         for (auto& s : shards_) sum += s.sum.exchange(0.0, std::memory_order_relaxed);
@@ -60,7 +61,6 @@ public:
     }
 
 private:
-    static constexpr std::size_t kShards = 16;
     struct alignas(64) Shard {
         std::atomic<double> sum{0.0};
     };

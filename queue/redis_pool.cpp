@@ -1,18 +1,26 @@
 #include "queue/redis_pool.hpp"
 
-#include "queue/sink_group.hpp"
-
 #include <algorithm>
 
 namespace mgw::queue {
+namespace {
 
-RedisPool::RedisPool(const boost::asio::any_io_executor& ex, const RedisOptions& opts, std::size_t connections,
-                     metrics::Metrics* metrics, const WriterLog& log) {
+std::vector<std::unique_ptr<QueueSink>> make_writers(const boost::asio::any_io_executor& ex, const RedisOptions& opts,
+                                                     std::size_t connections, metrics::Metrics* metrics,
+                                                     const WriterLog& log) {
     RedisOptions each = opts;
     each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / connections, 4096);
+    std::vector<std::unique_ptr<QueueSink>> writers;
     for (std::size_t i = 0; i < connections; ++i)
-        writers_.push_back(std::make_unique<RedisWriter>(ex, each, metrics, log));
+        writers.push_back(std::make_unique<RedisWriter>(ex, each, metrics, log));
+    return writers;
 }
+
+}  // namespace
+
+RedisPool::RedisPool(const boost::asio::any_io_executor& ex, const RedisOptions& opts, std::size_t connections,
+                     metrics::Metrics* metrics, const WriterLog& log)
+    : SinkGroup(make_writers(ex, opts, connections, metrics, log)) {}
 
 std::size_t RedisPool::index_for(std::string_view key, std::size_t connections) {
     // FNV-1a: stable across runs and platforms, so a key's connection doesn't depend on the build.
@@ -21,22 +29,14 @@ std::size_t RedisPool::index_for(std::string_view key, std::size_t connections) 
     return static_cast<std::size_t>(h % connections);
 }
 
-void RedisPool::start() { group::start_all(writers_); }
-
 void RedisPool::submit(std::string key, std::string value, WriteAck ack) {
-    const std::size_t i = index_for(key, writers_.size());
-    writers_[i]->submit(std::move(key), std::move(value), std::move(ack));
+    const std::size_t i = index_for(key, sinks_.size());
+    sinks_[i]->submit(std::move(key), std::move(value), std::move(ack));
 }
 
 void RedisPool::submit_or_return(std::string key, std::string value, ReturnAck ack) {
-    const std::size_t i = index_for(key, writers_.size());
-    writers_[i]->submit_or_return(std::move(key), std::move(value), std::move(ack));
+    const std::size_t i = index_for(key, sinks_.size());
+    sinks_[i]->submit_or_return(std::move(key), std::move(value), std::move(ack));
 }
-
-void RedisPool::stop(std::function<void()> done) { group::stop_all(writers_, std::move(done)); }
-
-bool RedisPool::ready() const { return group::any_ready(writers_); }
-
-std::string RedisPool::problem() const { return group::first_problem(writers_); }
 
 }  // namespace mgw::queue

@@ -4,33 +4,24 @@
 #pragma once
 
 #include "queue/redis_writer.hpp"
-
-#include <atomic>
-#include <memory>
-#include <vector>
+#include "queue/sink_group.hpp"
 
 namespace mgw::queue {
 
-class RedisPool final : public QueueSink {
+class RedisPool final : public SinkGroup {
 public:
     RedisPool(const boost::asio::any_io_executor& ex, const RedisOptions& opts, std::size_t connections,
               metrics::Metrics* metrics, const WriterLog& log);
 
-    void start() override;
+    // A set goes to its queue's connection. The pool is ready while any connection is: a set whose
+    // queue belongs to a connection that is down is refused at once (unavailable), so only those
+    // queues go to the spool.
     void submit(std::string key, std::string value, WriteAck ack) override;
     // The connection's writer hands a set it did not store back itself (no copy kept here).
     void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
-    void stop(std::function<void()> done) override;
-    // Any connection is ready: the pool takes sets while one is up. A set whose queue belongs to a
-    // connection that is down is refused at once (unavailable), so only those queues go to the spool.
-    bool ready() const override;
-    std::string problem() const override;
 
     // The connection a key is written through.
     static std::size_t index_for(std::string_view key, std::size_t connections);
-
-private:
-    std::vector<std::unique_ptr<RedisWriter>> writers_;
 };
 
 }  // namespace mgw::queue

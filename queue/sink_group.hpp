@@ -1,47 +1,28 @@
-// What a sink made of several sinks (RedisPool's connections, ThreadSinks' per-thread backends)
-// does with all of them at once.
+// A sink made of several sinks (RedisPool's connections, ThreadSinks' per-thread backends): how it
+// starts, stops and reports on all of them. Which one takes a set is the derived class's choice.
 #pragma once
 
 #include "queue/sink.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <functional>
 #include <memory>
 #include <string>
-#include <utility>
+#include <vector>
 
-namespace mgw::queue::group {
+namespace mgw::queue {
 
-template <class Sinks>
-void start_all(Sinks& sinks) {
-    for (auto& s : sinks) s->start();
-}
+class SinkGroup : public QueueSink {
+public:
+    void start() override;
+    // Stops every sink; `done` runs once, where the last of them reports it stopped.
+    void stop(std::function<void()> done) override;
+    // Any of them would take a set.
+    bool ready() const override;
+    // The first problem one of them reports, or empty.
+    std::string problem() const override;
 
-// Any of `sinks` (pointers to QueueSinks) would take a set.
-template <class Sinks>
-bool any_ready(const Sinks& sinks) {
-    return std::any_of(sinks.begin(), sinks.end(), [](const auto& s) { return s->ready(); });
-}
+protected:
+    explicit SinkGroup(std::vector<std::unique_ptr<QueueSink>> sinks) : sinks_(std::move(sinks)) {}
+    std::vector<std::unique_ptr<QueueSink>> sinks_;
+};
 
-// The first problem one of `sinks` reports, or empty.
-template <class Sinks>
-std::string first_problem(const Sinks& sinks) {
-    for (const auto& s : sinks)
-        if (auto p = s->problem(); !p.empty()) return p;
-    return {};
-}
-
-// Stops every one of `sinks`; `done` runs once, where the last of them reports it stopped.
-template <class Sinks>
-void stop_all(Sinks& sinks, std::function<void()> done) {
-    auto left = std::make_shared<std::atomic<std::size_t>>(sinks.size());
-    auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
-    for (auto& s : sinks) {
-        s->stop([left, shared_done] {
-            if (--*left == 0) (*shared_done)();
-        });
-    }
-}
-
-}  // namespace mgw::queue::group
+}  // namespace mgw::queue

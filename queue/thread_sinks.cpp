@@ -1,7 +1,5 @@
 #include "queue/thread_sinks.hpp"
 
-#include "queue/sink_group.hpp"
-
 #include <boost/asio/post.hpp>
 
 #include <cassert>
@@ -9,11 +7,9 @@
 namespace mgw::queue {
 
 ThreadSinks::ThreadSinks(std::vector<Executor> executors, std::vector<std::unique_ptr<QueueSink>> sinks)
-    : executors_(std::move(executors)), sinks_(std::move(sinks)) {
+    : SinkGroup(std::move(sinks)), executors_(std::move(executors)) {
     assert(!sinks_.empty() && executors_.size() == sinks_.size());
 }
-
-void ThreadSinks::start() { group::start_all(sinks_); }
 
 QueueSink& ThreadSinks::sink_here() const {
     std::size_t own = 0;  // a thread that runs none of the contexts (a test's) uses the first
@@ -38,13 +34,8 @@ void ThreadSinks::submit_or_return(std::string key, std::string value, ReturnAck
 }
 
 void ThreadSinks::stop(std::function<void()> done) {
-    group::stop_all(sinks_, [home = executors_.front(), done = std::move(done)]() mutable {
-        boost::asio::post(home, std::move(done));
-    });
+    SinkGroup::stop(
+        [home = executors_.front(), done = std::move(done)]() mutable { boost::asio::post(home, std::move(done)); });
 }
-
-bool ThreadSinks::ready() const { return group::any_ready(sinks_); }
-
-std::string ThreadSinks::problem() const { return group::first_problem(sinks_); }
 
 }  // namespace mgw::queue

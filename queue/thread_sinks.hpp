@@ -9,7 +9,7 @@
 // another thread's ready backend before its sets fall back to the spool.
 #pragma once
 
-#include "queue/sink.hpp"
+#include "queue/sink_group.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -18,20 +18,17 @@
 
 namespace mgw::queue {
 
-class ThreadSinks final : public QueueSink {
+class ThreadSinks final : public SinkGroup {
 public:
     using Executor = boost::asio::io_context::executor_type;
     // `executors[i]` is the context `sinks[i]` runs on; the first is where `stop` calls `done`.
     ThreadSinks(std::vector<Executor> executors, std::vector<std::unique_ptr<QueueSink>> sinks);
 
-    void start() override;
+    // The group is ready while any backend is: a thread whose own one is down uses another's.
     void submit(std::string key, std::string value, WriteAck ack) override;
     void submit_or_return(std::string key, std::string value, ReturnAck ack) override;
     // Stops every backend, then calls `done` on the first context.
     void stop(std::function<void()> done) override;
-    // Any backend is ready (a thread whose own one is down uses another's).
-    bool ready() const override;
-    std::string problem() const override;
 
     // The backend a set submitted on this thread goes to: its own thread's when that is ready,
     // else the first ready one, else its own (which refuses it: unavailable).
@@ -39,7 +36,6 @@ public:
 
 private:
     std::vector<Executor> executors_;
-    std::vector<std::unique_ptr<QueueSink>> sinks_;
 };
 
 }  // namespace mgw::queue

@@ -136,6 +136,9 @@ private:
     std::atomic<bool> sets_failed_{false};
     std::atomic<bool> sets_overloaded_{false};
     std::shared_ptr<BasicSession> self_until_stored_;
+    // True while handle_tracking hands the sets to the sink (our thread only): an acknowledgement
+    // given inline from submit then waits for the loop to finish (on_set_stored).
+    bool submitting_ = false;
 };
 
 using Session = BasicSession<TcpStream>;

@@ -64,6 +64,14 @@ inline constexpr std::size_t idle_read_bytes = 4096;
 // the read timeout lets a client send.
 inline constexpr std::size_t read_slack_bytes = 64UL * 1024;
 
+// True when the calling thread runs `ex`'s io_context. An executor that cannot tell (the tests'
+// streams) says no, so the caller posts.
+template <class Executor>
+bool running_here(const Executor& ex) {
+    if constexpr (requires { ex.running_in_this_thread(); }) return ex.running_in_this_thread();
+    else return false;
+}
+
 }  // namespace session_detail
 
 template <class Stream>
@@ -415,20 +423,27 @@ void BasicSession<Stream>::handle_tracking(const ResponseContext& ctx) {
     sets_failed_ = false;
     sets_overloaded_ = false;
     self_until_stored_ = this->shared_from_this();
+    submitting_ = true;
     for (auto& set : r.sets)
         shared_.writer.submit(std::move(set.key), std::move(set.value),
                               [this](queue::WriteStatus s) { on_set_stored(s); });
+    submitting_ = false;
 }
 
-// On the sink's executor (or inline from submit); the last acknowledgement answers on ours.
+// On the sink's executor (or inline from submit); the last acknowledgement answers on ours. Most
+// often the sink is our own thread's Redis writer, reading its replies: then the answer goes out
+// at once, without a round through the context's queue. Given inline from submit, or on another
+// thread (a lent writer, the spool), it is posted.
 template <class Stream>
 void BasicSession<Stream>::on_set_stored(queue::WriteStatus s) {
     if (s == queue::WriteStatus::overloaded) sets_overloaded_ = true;
     if (s != queue::WriteStatus::ok) sets_failed_ = true;
     if (--sets_remaining_ != 0) return;
-    net::post(stream_.get_executor(), [self = std::move(self_until_stored_)] {
-        self->finish_tracking(!self->sets_failed_, self->sets_overloaded_);
-    });
+    auto self = std::move(self_until_stored_);
+    if (session_detail::running_here(stream_.get_executor()) && !submitting_)
+        return finish_tracking(!sets_failed_, sets_overloaded_);
+    net::post(stream_.get_executor(),
+              [self = std::move(self)] { self->finish_tracking(!self->sets_failed_, self->sets_overloaded_); });
 }
 
 template <class Stream>

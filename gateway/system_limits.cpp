@@ -121,7 +121,8 @@ std::optional<double> cgroup_cpu_quota(std::string_view proc_self_cgroup, const 
         // cgroup v1: the cpu controller is mounted as cpu, cpu,cpuacct or cpuacct,cpu.
         for (const std::string& mount : {controllers, std::string("cpu"), std::string("cpu,cpuacct")}) {
             for (const auto& dir : ancestors(path)) {
-                const std::string base = root + "/" + mount + dir;
+                std::string base = root;
+                base.append("/").append(mount).append(dir);
                 auto quota = read_file(base + "/cpu.cfs_quota_us");
                 auto period = read_file(base + "/cpu.cfs_period_us");
                 if (quota && period) take_min(best, parse_cfs_quota(*quota, *period));

@@ -134,7 +134,7 @@ std::vector<std::string> decode_redis_cli_output(std::string_view output, std::s
             }
             auto json = decode_value(bytes, error);
             if (!error.empty()) {
-                error = "value " + std::to_string(values.size() + 1) + ": " + error;
+                error.insert(0, "value " + std::to_string(values.size() + 1) + ": ");
                 return values;
             }
             values.push_back(std::move(json));
@@ -162,7 +162,7 @@ std::vector<std::string> decode_redis_cli_output(std::string_view output, std::s
         std::string json;
         std::size_t used = 0;
         if (!inflate_stream(output, json, used, error)) {
-            error = where + error;
+            error.insert(0, where);
             return values;
         }
         values.push_back(std::move(json));

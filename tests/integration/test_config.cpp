@@ -6,9 +6,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 
 using namespace mgw::test;

@@ -140,7 +140,7 @@ TEST_CASE("queue view 2: the memory guard spools before Redis answers OOM, and r
         REQUIRE(redis.command({"SET", unrelated.back(), std::string(32000, 'x')}).type == RedisReply::Type::status);
     }
     const long long used = info_number(redis, "memory", "used_memory");
-    REQUIRE(used > 512 * 32000);
+    REQUIRE(used > 512LL * 32000);
     const long long maxmemory = used * 12 / 10;
     REQUIRE(redis.command({"CONFIG", "SET", "maxmemory", std::to_string(maxmemory)}).type == RedisReply::Type::status);
     GatewayProcess gateway({"--redis", redis.url(), "--queues", "4", "--access-log", "false",

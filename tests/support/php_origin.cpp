@@ -92,7 +92,7 @@ std::string read_file(const std::string& path) {
 PhpOrigin::PhpOrigin() : dir_(make_temp_dir("mgw-origin")), docroot_(dir_ + "/root") {
   std::filesystem::create_directories(docroot_ + "/js");
   std::ofstream(dir_ + "/router.php") << router;
-  std::ofstream(dir_ + "/requests.log");
+  std::ofstream(dir_ + "/requests.log").close();  // created empty
   for (int attempt = 0; attempt < 5; ++attempt)
     if (try_start(free_port())) return;
   throw std::runtime_error("php -S: could not start on a free port");

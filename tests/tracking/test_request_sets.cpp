@@ -14,7 +14,7 @@ namespace json = boost::json;
 namespace {
 
 std::string inflate(const std::string& z) {
-    std::string out(64 * 1024, '\0');
+    std::string out(std::size_t{64} * 1024, '\0');
     auto* d = libdeflate_alloc_decompressor();
     std::size_t n = 0;
     const auto r = libdeflate_zlib_decompress(d, z.data(), z.size(), out.data(), out.size(), &n);

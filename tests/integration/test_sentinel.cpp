@@ -252,6 +252,10 @@ TEST_CASE(
                             "redis-sentinel://127.0.0.1:" + std::to_string(dead_sentinel.port()) +
                                 ",127.0.0.1:" + std::to_string(sentinel.port()) + "/0?master=" + kMasterName,
                             "--queues", "1", "--access-log", "false", "--redis-wait-replicas", "1",
+                            // WAIT answers as soon as the replica has a batch; 2 s rather than the
+                            // default 200 ms keeps a replica slowed by a busy machine from turning
+                            // phase 3's stored hits into 503s (seen under a parallel test run).
+                            "--redis-wait-timeout-ms", "2000",
                             // The writer's own failover behaviour: no spool, so every unconfirmed set is a 503.
                             "--ack", "redis"});
     gateway.wait_until_ready();

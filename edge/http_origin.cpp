@@ -1,14 +1,15 @@
 // The origin client: one short HTTP/1.1 connection per fetch, fully asynchronous on the gateway's
-// io_context (Beast's tcp_stream with expires_after for the connect and for the exchange), so an
+// io_context (Beast's basic_stream with expires_after for the connect and for the exchange), so an
 // origin that accepts and never answers costs a socket until the deadline, never a thread.
 // Fetches are rare (one per object per freshness period, single-flight in front), so connections
 // are not pooled. The stream runs on a strand: its deadline timer and its operations never race.
 #include "edge/origin.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -21,6 +22,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+// The stream's executor is spelled out (a strand over an io_context's executor), not type-erased.
+using OriginExecutor = net::strand<net::io_context::executor_type>;
+using OriginStream = beast::basic_stream<tcp, OriginExecutor>;
 
 struct Settings {
     std::vector<tcp::endpoint> endpoints;
@@ -33,7 +37,7 @@ struct Settings {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
 public:
-    Exchange(const net::any_io_executor& ex, std::shared_ptr<const Settings> s, const FetchRequest& r,
+    Exchange(const net::io_context::executor_type& ex, std::shared_ptr<const Settings> s, const FetchRequest& r,
              FetchCallback done)
         : stream_(net::make_strand(ex)), keep_(std::move(s)), s_(*keep_), done_(std::move(done)) {
         req_.method(http::verb::get);
@@ -94,7 +98,7 @@ private:
         done(std::move(r));
     }
 
-    beast::tcp_stream stream_;
+    OriginStream stream_;
     std::shared_ptr<const Settings> keep_;
     const Settings& s_;
     FetchCallback done_;
@@ -105,15 +109,15 @@ private:
 
 class HttpOrigin : public Origin {
 public:
-    HttpOrigin(net::any_io_executor ex, Settings s)
-        : ex_(std::move(ex)), s_(std::make_shared<const Settings>(std::move(s))) {}
+    HttpOrigin(const net::io_context::executor_type& ex, Settings s)
+        : ex_(ex), s_(std::make_shared<const Settings>(std::move(s))) {}
     void fetch(const FetchRequest& req, FetchCallback done) override {
         std::make_shared<Exchange>(ex_, s_, req, std::move(done))->start();
     }
     bool serves(Kind) const override { return true; }
 
 private:
-    net::any_io_executor ex_;
+    net::io_context::executor_type ex_;
     std::shared_ptr<const Settings> s_;
 };
 
@@ -177,7 +181,12 @@ std::unique_ptr<Origin> make_http_origin(net::any_io_executor ex, const std::str
         return nullptr;
     }
     for (const auto& r : results) s.endpoints.push_back(r.endpoint());
-    return std::make_unique<HttpOrigin>(std::move(ex), std::move(s));
+    const auto* io = ex.target<net::io_context::executor_type>();
+    if (io == nullptr) {
+        error = "matomo-origin: the gateway's executor is not an io_context's";
+        return nullptr;
+    }
+    return std::make_unique<HttpOrigin>(*io, std::move(s));
 }
 
 }  // namespace mgw::edge

@@ -50,35 +50,37 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void to_spool(std::string_view key, std::string_view value, queue::WriteAck ack) {
-        auto self = shared_from_this();
-        spool->append(key, value, [self, ack = std::move(ack)](bool stored) {
+        spool->append(key, value, [self = shared_from_this(), ack = std::move(ack)](bool stored) {
             if (stored) self->acknowledged(metrics::AckedVia::spool);
             ack(stored ? WriteStatus::ok : WriteStatus::overloaded);
         });
     }
 
+    // Each acknowledgement holds the sink with one reference, taken where it is made: the count is
+    // shared by every I/O thread, so every increment and decrement is a cache line they pass around.
     void submit(std::string key, std::string value, queue::WriteAck ack) {
-        auto self = shared_from_this();
         switch (opts.ack) {
             case AckMode::redis:
-                redis.submit(std::move(key), std::move(value), [self, ack = std::move(ack)](WriteStatus s) {
-                    if (s == WriteStatus::ok) self->acknowledged(metrics::AckedVia::redis);
-                    ack(s);
-                });
+                redis.submit(std::move(key), std::move(value),
+                             [self = shared_from_this(), ack = std::move(ack)](WriteStatus s) {
+                                 if (s == WriteStatus::ok) self->acknowledged(metrics::AckedVia::redis);
+                                 ack(s);
+                             });
                 return;
             case AckMode::spool: {
                 if (!redis.ready()) return to_spool(key, value, std::move(ack));
                 // The writer hands the set back if Redis does not take it: no copy is kept meanwhile.
-                redis.submit_or_return(
-                    std::move(key), std::move(value),
-                    [self, ack = std::move(ack)](WriteStatus s, const std::string& k, const std::string& v) mutable {
-                        if (s == WriteStatus::ok) {
-                            self->acknowledged(metrics::AckedVia::redis);
-                            return ack(s);
-                        }
-                        if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
-                        self->to_spool(k, v, std::move(ack));
-                    });
+                redis.submit_or_return(std::move(key), std::move(value),
+                                       [self = shared_from_this(), ack = std::move(ack)](
+                                           WriteStatus s, const std::string& k, const std::string& v) mutable {
+                                           if (s == WriteStatus::ok) {
+                                               self->acknowledged(metrics::AckedVia::redis);
+                                               return ack(s);
+                                           }
+                                           if (s == WriteStatus::unconfirmed && self->metrics)
+                                               self->metrics->spool_possible_duplicates(1);
+                                           self->to_spool(k, v, std::move(ack));
+                                       });
                 return;
             }
             case AckMode::memory: {
@@ -88,20 +90,19 @@ struct DurableSink::Impl : std::enable_shared_from_this<Impl> {
                 if (!record_fits(key, value)) return redis.submit(std::move(key), std::move(value), std::move(ack));
                 acknowledged(metrics::AckedVia::memory);
                 ack(WriteStatus::ok);
-                redis.submit_or_return(std::move(key), std::move(value),
-                                       [self](WriteStatus s, const std::string& k, const std::string& v) {
-                                           if (s == WriteStatus::ok) return;
-                                           if (s == WriteStatus::unconfirmed && self->metrics)
-                                               self->metrics->spool_possible_duplicates(1);
-                                           self->spool->append(k, v, [self](bool stored) {
-                                               // Acknowledged already and now neither in Redis nor on disk: say so
-                                               // loudly.
-                                               if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
-                                               if (!stored && self->log)
-                                                   self->log("error", "acknowledged_set_lost",
-                                                             "spool refused it (--ack=memory)");
-                                           });
-                                       });
+                redis.submit_or_return(
+                    std::move(key), std::move(value),
+                    [self = shared_from_this()](WriteStatus s, const std::string& k, const std::string& v) {
+                        if (s == WriteStatus::ok) return;
+                        if (s == WriteStatus::unconfirmed && self->metrics) self->metrics->spool_possible_duplicates(1);
+                        self->spool->append(k, v, [self](bool stored) {
+                            // Acknowledged already and now neither in Redis nor on disk: say so
+                            // loudly.
+                            if (!stored && self->metrics) self->metrics->acknowledged_lost(1);
+                            if (!stored && self->log)
+                                self->log("error", "acknowledged_set_lost", "spool refused it (--ack=memory)");
+                        });
+                    });
                 return;
             }
         }

@@ -23,8 +23,21 @@ MemoryGuard::MemoryGuard(MemoryGuardOptions opts, metrics::Metrics* metrics, Wri
     if (metrics_) metrics_->memory_guard_levels(opts_.high_water, opts_.low_water);
 }
 
+std::uint64_t MemoryGuard::written() const {
+    std::uint64_t sum = 0;
+    for (const auto& s : shards_) sum += s.written.load(std::memory_order_relaxed);
+    return sum;
+}
+
+// Written minus still unanswered is what has been answered.
+std::uint64_t MemoryGuard::mark() const {
+    std::uint64_t sum = 0;
+    for (const auto& s : shards_) sum += s.answered.load(std::memory_order_relaxed);
+    return sum;
+}
+
 std::uint64_t MemoryGuard::estimate() const {
-    const std::uint64_t written = written_.load();
+    const std::uint64_t written = this->written();
     const std::uint64_t mark = mark_.load();
     return used_.load() + (written > mark ? written - mark : 0);
 }
@@ -33,6 +46,8 @@ void MemoryGuard::sampled(std::uint64_t used, std::uint64_t max, std::uint64_t m
     used_ = used;
     max_ = max;
     mark_ = mark;
+    // The headroom changed: every shard compares again on its next set.
+    for (auto& s : shards_) s.budget.store(0, std::memory_order_relaxed);
     const std::uint64_t est = estimate();
     const auto m = static_cast<double>(max);
     const bool off = opts_.high_water <= 0 || max == 0;
@@ -40,14 +55,28 @@ void MemoryGuard::sampled(std::uint64_t used, std::uint64_t max, std::uint64_t m
     else if (off || static_cast<double>(est) < opts_.low_water * m) set_paused(false, est, max);
 }
 
+// The estimate sums every shard, so a shard compares it only once it has handed its budget: a
+// share of the headroom left at its last comparison. The share shrinks as the estimate nears the
+// high-water mark, down to comparing at every set, so (on one thread exactly) the set that crosses
+// the mark is the one that trips the guard.
 void MemoryGuard::handed(std::size_t bytes) {
     bytes += kPerSetOverhead;
-    inflight_ += bytes;
-    written_ += bytes;
+    Shard& s = shards_[metrics::this_thread_shard()];
+    s.written.fetch_add(bytes, std::memory_order_relaxed);
     const std::uint64_t max = max_.load(std::memory_order_relaxed);
     if (opts_.high_water <= 0 || max == 0 || paused()) return;
+    if (s.unchecked.fetch_add(bytes, std::memory_order_relaxed) + bytes < s.budget.load(std::memory_order_relaxed))
+        return;
+    s.unchecked.store(0, std::memory_order_relaxed);
     const std::uint64_t est = estimate();
-    if (static_cast<double>(est) >= opts_.high_water * static_cast<double>(max)) set_paused(true, est, max);
+    const double high = opts_.high_water * static_cast<double>(max);
+    if (static_cast<double>(est) >= high) return set_paused(true, est, max);
+    s.budget.store(static_cast<std::uint64_t>((high - static_cast<double>(est)) / metrics::kShards),
+                   std::memory_order_relaxed);
+}
+
+void MemoryGuard::answered(std::size_t bytes) {
+    shards_[metrics::this_thread_shard()].answered.fetch_add(bytes + kPerSetOverhead, std::memory_order_relaxed);
 }
 
 void MemoryGuard::set_paused(bool paused, std::uint64_t estimate, std::uint64_t max) {

@@ -6,8 +6,10 @@
 // spools them (--ack=redis answers 503) and replay waits. Below the low-water mark writes resume.
 #pragma once
 
+#include "metrics/sharded.hpp"
 #include "queue/sink.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -30,12 +32,12 @@ public:
 
     // The monitor calls mark() just before it sends INFO, and sampled() with INFO's answer and the
     // mark. Sets handed to Redis after the mark, or still unanswered at it, count on top of `used`.
-    std::uint64_t mark() const { return written_.load() - inflight_.load(); }
+    std::uint64_t mark() const;
     void sampled(std::uint64_t used, std::uint64_t max, std::uint64_t mark);
 
     // The guarded sink's accounting: a set of `bytes` handed to Redis, and its answer.
     void handed(std::size_t bytes);
-    void answered(std::size_t bytes) { inflight_ -= bytes + kPerSetOverhead; }
+    void answered(std::size_t bytes);
 
     // What one stored set costs Redis beyond its key and value bytes (list entry header, allocator
     // rounding, the command in the client's query buffer), rounded up.
@@ -49,14 +51,23 @@ public:
 
 private:
     void set_paused(bool paused, std::uint64_t estimate, std::uint64_t max);
+    std::uint64_t written() const;
 
     MemoryGuardOptions opts_;
     metrics::Metrics* metrics_;
     WriterLog log_;
-    std::atomic<std::uint64_t> written_{0};   // bytes handed to Redis since start
-    std::atomic<std::uint64_t> inflight_{0};  // of which not yet answered
-    std::atomic<std::uint64_t> used_{0};      // used_memory at the last sample
-    std::atomic<std::uint64_t> max_{0};       // maxmemory at the last sample (0: no limit)
+    // The accounting, per thread shard (metrics::this_thread_shard()): each thread adds to its own
+    // cache line, so the I/O threads do not pass one counter's line around on every hit. A total is
+    // the sum over the shards.
+    struct alignas(64) Shard {
+        std::atomic<std::uint64_t> written{0};    // bytes handed to Redis on this shard's threads
+        std::atomic<std::uint64_t> answered{0};   // bytes whose answer came on them
+        std::atomic<std::uint64_t> unchecked{0};  // handed since this shard last compared the estimate
+        std::atomic<std::uint64_t> budget{0};     // how much it may hand before it compares again
+    };
+    std::array<Shard, metrics::kShards> shards_{};
+    std::atomic<std::uint64_t> used_{0};  // used_memory at the last sample
+    std::atomic<std::uint64_t> max_{0};   // maxmemory at the last sample (0: no limit)
     std::atomic<std::uint64_t> mark_{0};
     std::atomic<bool> paused_{false};
     std::mutex change_mu_;  // one state change (and its log line) at a time

@@ -8,6 +8,7 @@
 #include "queue/request_set.hpp"
 
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace mgw::queue;
@@ -113,4 +114,24 @@ TEST_CASE("memory guard: bytes handed to Redis after a sample count on top of it
     MemoryGuard off({0, 0.8}, nullptr, {});
     off.sampled(999, 1000, off.mark());
     CHECK_FALSE(off.paused());
+}
+
+TEST_CASE("memory guard: sets handed on several threads and answered on another are all counted") {
+    MemoryGuard guard({0.9, 0.8}, nullptr, {});
+    guard.sampled(1000, 10'000'000, guard.mark());
+    constexpr std::uint64_t kThreads = 3, kSets = 500;
+    std::vector<std::thread> threads;
+    threads.reserve(kThreads);
+    for (std::uint64_t t = 0; t < kThreads; ++t)
+        threads.emplace_back([&guard] {
+            for (std::uint64_t i = 0; i < kSets; ++i) guard.handed(100);
+        });
+    for (auto& t : threads) t.join();
+    constexpr std::uint64_t kEach = 100 + MemoryGuard::kPerSetOverhead;
+    CHECK(guard.estimate() == 1000 + kThreads * kSets * kEach);
+    // Answered here, on a thread that handed nothing: the unanswered bytes leave the mark.
+    for (std::uint64_t i = 0; i < kThreads * kSets - 10; ++i) guard.answered(100);
+    guard.sampled(1000, 10'000'000, guard.mark());
+    CHECK(guard.estimate() == 1000 + 10 * kEach);
+    CHECK_FALSE(guard.paused());
 }

@@ -2,6 +2,7 @@
 // path/query split is simpler to state than to configure a generic parser for.
 #include "queue/redis_options.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace mgw::queue {
@@ -188,6 +189,12 @@ std::string redact_redis_url(std::string_view url) {
         s.replace(pw + 9, (end == std::string::npos ? s.size() : end) - pw - 9, "***");
     }
     return s;
+}
+
+RedisOptions share_of(const RedisOptions& opts, std::size_t parts) {
+    RedisOptions each = opts;
+    each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / parts, 4096);
+    return each;
 }
 
 }  // namespace mgw::queue

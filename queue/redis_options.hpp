@@ -55,4 +55,8 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
 // The URL with the password replaced by "***" (for logs and --check-config).
 std::string redact_redis_url(std::string_view url);
 
+// The options of one of `parts` writers that share `opts`' memory budget: an even share of
+// max_pending_bytes, at least 4096 bytes (the option's minimum).
+RedisOptions share_of(const RedisOptions& opts, std::size_t parts);
+
 }  // namespace mgw::queue

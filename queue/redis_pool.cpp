@@ -1,15 +1,12 @@
 #include "queue/redis_pool.hpp"
 
-#include <algorithm>
-
 namespace mgw::queue {
 namespace {
 
 std::vector<std::unique_ptr<QueueSink>> make_writers(const boost::asio::any_io_executor& ex, const RedisOptions& opts,
                                                      std::size_t connections, metrics::Metrics* metrics,
                                                      const WriterLog& log) {
-    RedisOptions each = opts;
-    each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / connections, 4096);
+    const RedisOptions each = share_of(opts, connections);
     std::vector<std::unique_ptr<QueueSink>> writers;
     for (std::size_t i = 0; i < connections; ++i)
         writers.push_back(std::make_unique<RedisWriter>(ex, each, metrics, log));

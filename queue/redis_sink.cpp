@@ -5,8 +5,6 @@
 #include "queue/redis_writer.hpp"
 #include "queue/thread_sinks.hpp"
 
-#include <algorithm>
-
 namespace mgw::queue {
 
 std::unique_ptr<QueueSink> make_redis_sink(boost::asio::any_io_executor ex, const RedisOptions& opts,
@@ -21,8 +19,7 @@ std::unique_ptr<QueueSink> make_redis_sink(const std::vector<boost::asio::io_con
                                            const RedisOptions& opts, metrics::Metrics* metrics, WriterLog log) {
     if (opts.cluster || contexts.size() == 1)
         return make_redis_sink(contexts.front()->get_executor(), opts, metrics, std::move(log));
-    RedisOptions each = opts;
-    each.max_pending_bytes = std::max<std::size_t>(opts.max_pending_bytes / contexts.size(), 4096);
+    const RedisOptions each = share_of(opts, contexts.size());
     std::vector<ThreadSinks::Executor> executors;
     std::vector<std::unique_ptr<QueueSink>> sinks;
     for (auto* c : contexts) {

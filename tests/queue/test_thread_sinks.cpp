@@ -2,6 +2,8 @@
 // backend when its own is down, and stop() ends on the first context once every backend stopped.
 #include "queue/thread_sinks.hpp"
 
+#include "queue/redis_options.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/post.hpp>
@@ -142,4 +144,16 @@ TEST_CASE("thread sinks: stop stops every backend and calls done on the first co
     f.a.run();
     CHECK(done);
     CHECK(done_on == std::this_thread::get_id());
+}
+
+TEST_CASE("thread sinks: each backend's writers get an even share of the memory budget, at least 4096 bytes") {
+    mgw::queue::RedisOptions opts;
+    opts.max_pending_bytes = 64u << 20;
+    opts.database = 3;
+    const auto each = mgw::queue::share_of(opts, 4);
+    CHECK(each.max_pending_bytes == (16u << 20));
+    CHECK(each.database == 3);  // everything else as given
+    opts.max_pending_bytes = 10000;
+    CHECK(mgw::queue::share_of(opts, 4).max_pending_bytes == 4096);
+    CHECK(mgw::queue::share_of(opts, 1).max_pending_bytes == 10000);
 }

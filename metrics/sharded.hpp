@@ -34,13 +34,22 @@ public:
     void flush();
 
 private:
+    // A shard's bucket counts take whole cache lines of their own: allocated one shard after the
+    // other, unpadded, two threads' counts would share the line between them.
+    struct alignas(64) Line {
+        std::array<std::atomic<std::uint64_t>, 8> counts{};
+    };
     struct alignas(64) Shard {
-        std::unique_ptr<std::atomic<std::uint64_t>[]> counts;  // one per bucket, +Inf last
         std::atomic<double> sum{0.0};
     };
+    std::atomic<std::uint64_t>& count(std::size_t shard, std::size_t bucket) {
+        return lines_[shard * lines_per_shard_ + bucket / 8].counts[bucket % 8];
+    }
     prometheus::Histogram& target_;
     std::vector<double> bounds_;
-    std::array<Shard, kShards> shards_;
+    std::size_t lines_per_shard_;
+    std::unique_ptr<Line[]> lines_;  // kShards * lines_per_shard_; a bucket per count, +Inf last
+    std::array<Shard, kShards> shards_{};
 };
 
 // A counter or gauge whose additions are sharded per thread; `Target` is prometheus::Counter or

@@ -119,11 +119,6 @@ const std::vector<Option>& table() {
         {"threads", "I/O threads (0: the container's CPU quota rounded up, else one per core)",
          [](Options& o, const std::string& v) { return parse_int(v, o.server.threads, 0, 256); },
          [](const Options& o) { return std::to_string(o.server.threads); }},
-        {"idle-yields",
-         "times an I/O thread with nothing to do gives up the CPU and looks again before it sleeps "
-         "(0: sleeps at once)",
-         [](Options& o, const std::string& v) { return parse_int(v, o.server.idle_yields, 0, 64); },
-         [](const Options& o) { return std::to_string(o.server.idle_yields); }},
         {"compression-level", "zlib level of queue values, 0 (plain JSON) to 9",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.compression_level, 0, 9); },
          [](const Options& o) { return std::to_string(o.tracking.compression_level); }},

@@ -381,16 +381,15 @@ int run(const Options& opts) {
     std::vector<std::thread> pool;
     pool.reserve(session_iocs.size());
     // Each I/O thread writes its access lines in batches, one write(2) per round of its loop.
-    const unsigned idle_yields = opts.server.idle_yields;
     for (auto& c : session_iocs) {
-        pool.emplace_back([&on_exception, &c, idle_yields] {
+        pool.emplace_back([&on_exception, &c] {
             AccessLogBatch batch(c->get_executor());
-            run_with_barrier(*c, on_exception, idle_yields);
+            run_with_barrier(*c, on_exception);
         });
     }
     {
         AccessLogBatch batch(ioc.get_executor());
-        run_with_barrier(ioc, on_exception, idle_yields);
+        run_with_barrier(ioc, on_exception);
     }
     for (auto& t : pool) t.join();
     return 0;

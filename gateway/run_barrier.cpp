@@ -3,9 +3,6 @@
 #include "gateway/access_log.hpp"
 #include "metrics/metrics.hpp"
 
-#include <sched.h>
-
-#include <algorithm>
 #include <new>
 #include <stdexcept>
 #include <system_error>
@@ -42,37 +39,11 @@ void report_exception(metrics::Metrics& metrics, const std::exception_ptr& e) {
     log_event("error", "handler_exception", fields);
 }
 
-namespace {
-
-// The loop with yields before sleeping (run_barrier.hpp). Returns when `ioc` is stopped or out of
-// work: poll() stops an io_context that has no work left, like run().
-void run_yielding(boost::asio::io_context& ioc, unsigned idle_yields) {
-    unsigned budget = 1;
-    for (;;) {
-        if (ioc.poll() != 0) continue;
-        if (ioc.stopped()) return;
-        bool found = false;
-        for (unsigned k = 0; k < budget && !found; ++k) {
-            sched_yield();
-            found = ioc.poll() != 0;
-        }
-        if (found) {
-            budget = std::min(budget * 2, idle_yields);
-            continue;
-        }
-        budget = std::max(budget / 2, 1U);
-        if (ioc.stopped() || ioc.run_one() == 0) return;
-    }
-}
-
-}  // namespace
-
-void run_with_barrier(boost::asio::io_context& ioc, const std::function<void(const std::exception_ptr&)>& on_exception,
-                      unsigned idle_yields) {
+void run_with_barrier(boost::asio::io_context& ioc,
+                      const std::function<void(const std::exception_ptr&)>& on_exception) {
     for (;;) {
         try {
-            if (idle_yields == 0) ioc.run();
-            else run_yielding(ioc, idle_yields);
+            ioc.run();
             return;
         } catch (...) {
             // run() left by an exception does not stop the io_context: calling it again goes on

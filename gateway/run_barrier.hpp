@@ -28,17 +28,7 @@ void report_exception(metrics::Metrics& metrics, const std::exception_ptr& e);
 
 // Runs `ioc` until it runs out of work or is stopped. When a handler throws, Asio destroys that
 // handler (and with it the connection's last reference, so the connection closes) and rethrows out
-// of the loop; the barrier calls `on_exception` and runs the loop again.
-//
-// With `idle_yields` > 0, a thread that has run every ready handler does not go to sleep in
-// epoll_wait at once: it calls sched_yield() and looks for ready events again, up to a budget of
-// yields that doubles (up to `idle_yields`) each time a yield found work and halves (down to 1)
-// each time it did not, then sleeps until an event comes. On a box the gateway shares with its
-// clients and Redis, the yield lets them run on this core and answer, and the thread comes back to
-// several ready events instead of being woken for each: fewer sleeps and wake-ups, and the same
-// work in less CPU. A thread alone on its core gets the CPU straight back, so an idle gateway
-// spends at most `idle_yields` yields and polls before it sleeps: it never spins.
-void run_with_barrier(boost::asio::io_context& ioc, const std::function<void(const std::exception_ptr&)>& on_exception,
-                      unsigned idle_yields = 0);
+// of run(); the barrier calls `on_exception` and runs the loop again.
+void run_with_barrier(boost::asio::io_context& ioc, const std::function<void(const std::exception_ptr&)>& on_exception);
 
 }  // namespace mgw::gateway

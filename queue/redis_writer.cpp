@@ -622,13 +622,8 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             schedule = !flush_scheduled;
             flush_scheduled = true;
         }
-        // The batch goes out two rounds of the loop later: the handler posted here runs after the
-        // next look at the ready events, and it posts the flush, which then runs after the
-        // completions of the look after that. A post keeps that look from blocking, so the sets
-        // that were already on their way join the write at the cost of one epoll_wait that does not
-        // wait: fewer, larger batches for Redis to wake up for.
         if (schedule) {
-            net::post(executor, [impl = shared_from_this()] { net::post(impl->executor, [impl] { impl->flush(); }); });
+            net::post(executor, [impl = shared_from_this()] { impl->flush(); });
         }
     }
 

@@ -119,6 +119,12 @@ const std::vector<Option>& table() {
         {"threads", "I/O threads (0: the container's CPU quota rounded up, else one per core)",
          [](Options& o, const std::string& v) { return parse_int(v, o.server.threads, 0, 256); },
          [](const Options& o) { return std::to_string(o.server.threads); }},
+        {"sched-batch",
+         "run the gateway's threads under SCHED_BATCH: woken by network events, a thread does not preempt "
+         "the task on its core but runs at its next turn with more events ready (a policy set by the "
+         "launcher is kept)",
+         [](Options& o, const std::string& v) { return parse_bool(v, o.server.sched_batch); },
+         [](const Options& o) { return std::string(o.server.sched_batch ? "true" : "false"); }},
         {"compression-level", "zlib level of queue values, 0 (plain JSON) to 9",
          [](Options& o, const std::string& v) { return parse_int(v, o.tracking.compression_level, 0, 9); },
          [](const Options& o) { return std::to_string(o.tracking.compression_level); }},

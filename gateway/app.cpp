@@ -82,6 +82,25 @@ unsigned choose_threads(const Options& opts) {
     return threads;
 }
 
+// --sched-batch: every thread of the gateway under SCHED_BATCH (set before any is started, so that
+// all inherit it), unless the launcher chose a policy. Logged either way (`cpu_scheduling`).
+void choose_scheduling(const Options& opts) {
+    Scheduling s;
+    if (opts.server.sched_batch) s = use_batch_scheduling();
+    else s.before = s.now = current_scheduling();
+    std::string fields = "\"policy\":";
+    append_json_string(fields, s.now);
+    fields += ",\"before\":";
+    append_json_string(fields, s.before);
+    fields += ",\"sched_batch\":";
+    fields += opts.server.sched_batch ? "true" : "false";
+    if (!s.error.empty()) {
+        fields += ",\"error\":";
+        append_json_string(fields, s.error);
+    }
+    log_event(s.error.empty() ? "info" : "warn", "cpu_scheduling", fields);
+}
+
 // Every connection is a descriptor: raise the soft limit to the hard one, and say so when even
 // that cannot hold --max-connections (accept then waits for descriptors instead of spinning).
 std::uint64_t check_fd_limit(const Options& opts) {
@@ -112,6 +131,7 @@ std::uint64_t check_fd_limit(const Options& opts) {
 
 int run(const Options& opts) {
     set_log_level(opts.log_level);
+    choose_scheduling(opts);
     const std::uint64_t fd_soft_limit = check_fd_limit(opts);
     const unsigned threads = choose_threads(opts);
     net::io_context ioc(1);  // run by the main thread only (below)

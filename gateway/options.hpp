@@ -21,6 +21,7 @@ struct ServerOptions {
     std::string listen = "127.0.0.1:8080";
     std::string admin_listen = "127.0.0.1:9090";
     unsigned threads = 0;                            // 0: one per core
+    bool sched_batch = true;                         // SCHED_BATCH for every thread (from SCHED_OTHER only)
     std::size_t max_header_bytes = 16UL * 1024;      // request line + headers
     std::size_t max_body_bytes = 8UL * 1024 * 1024;  // PHP's post_max_size default
     std::chrono::milliseconds read_timeout{10000};   // to receive one whole request

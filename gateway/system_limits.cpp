@@ -1,5 +1,6 @@
 #include "gateway/system_limits.hpp"
 
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -28,6 +29,37 @@ FdLimit raise_fd_limit() {
         if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) out.soft = raised.rlim_cur;
         else out.error = std::strerror(errno);
     }
+    return out;
+}
+
+namespace {
+
+std::string policy_name(int policy) {
+    switch (policy) {
+        case SCHED_OTHER: return "other";
+        case SCHED_BATCH: return "batch";
+        case SCHED_IDLE: return "idle";
+        case SCHED_FIFO: return "fifo";
+        case SCHED_RR: return "rr";
+        default: return "unknown";
+    }
+}
+
+}  // namespace
+
+std::string current_scheduling() { return policy_name(::sched_getscheduler(0)); }
+
+Scheduling use_batch_scheduling() {
+    Scheduling out;
+    const int policy = ::sched_getscheduler(0);
+    out.before = out.now = policy_name(policy);
+    if (policy != SCHED_OTHER) return out;
+    const sched_param param{};
+    if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+        out.error = std::strerror(errno);
+        return out;
+    }
+    out.now = policy_name(SCHED_BATCH);
     return out;
 }
 

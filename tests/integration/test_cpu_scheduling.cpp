@@ -33,38 +33,44 @@ std::vector<int> thread_policies(pid_t pid) {
     return out;
 }
 
+// Every thread of `pid` runs under `policy`: two I/O threads (the main one among them), the spool's
+// and the queue monitor's, at least.
+void check_every_thread(pid_t pid, int policy) {
+    const auto policies = thread_policies(pid);
+    REQUIRE(policies.size() >= 3);
+    for (int p : policies) CHECK(p == policy);
+}
+
+bool logged(GatewayProcess& gw, std::string_view scheduling) {
+    return gw
+        .wait_for_line([&](std::string_view l) {
+            return l.find("\"event\":\"cpu_scheduling\"," + std::string(scheduling)) != std::string_view::npos;
+        })
+        .has_value();
+}
+
 }  // namespace
 
 TEST_CASE("cpu scheduling: every thread runs under SCHED_BATCH by default") {
     RedisServer redis;
     GatewayProcess gw({"--redis", redis.url(), "--threads", "2"});
     gw.wait_until_ready();
-    const auto policies = thread_policies(gw.pid());
-    // Two I/O threads (the main one among them), the spool's and the queue monitor's, at least.
-    REQUIRE(policies.size() >= 3);
-    for (int p : policies) CHECK(p == SCHED_BATCH);
-    CHECK(gw.wait_for_line([](std::string_view l) {
-        return l.find("\"event\":\"cpu_scheduling\",\"policy\":\"batch\",\"before\":\"other\"") != std::string::npos;
-    }));
+    check_every_thread(gw.pid(), SCHED_BATCH);
+    CHECK(logged(gw, "\"policy\":\"batch\",\"before\":\"other\""));
 }
 
 TEST_CASE("cpu scheduling: --sched-batch false leaves the threads under SCHED_OTHER") {
     RedisServer redis;
     GatewayProcess gw({"--redis", redis.url(), "--threads", "2", "--sched-batch", "false"});
     gw.wait_until_ready();
-    const auto policies = thread_policies(gw.pid());
-    REQUIRE(policies.size() >= 3);
-    for (int p : policies) CHECK(p == SCHED_OTHER);
+    check_every_thread(gw.pid(), SCHED_OTHER);
+    CHECK(logged(gw, "\"policy\":\"other\",\"before\":\"other\""));
 }
 
 TEST_CASE("cpu scheduling: a policy the launcher chose is kept") {
     RedisServer redis;
     GatewayProcess gw({"--redis", redis.url(), "--threads", "2"}, {"chrt", "--idle", "0"});
     gw.wait_until_ready();
-    const auto policies = thread_policies(gw.pid());
-    REQUIRE(policies.size() >= 3);
-    for (int p : policies) CHECK(p == SCHED_IDLE);
-    CHECK(gw.wait_for_line([](std::string_view l) {
-        return l.find("\"event\":\"cpu_scheduling\",\"policy\":\"idle\",\"before\":\"idle\"") != std::string::npos;
-    }));
+    check_every_thread(gw.pid(), SCHED_IDLE);
+    CHECK(logged(gw, "\"policy\":\"idle\",\"before\":\"idle\""));
 }

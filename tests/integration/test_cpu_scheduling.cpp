@@ -25,6 +25,7 @@ std::vector<int> thread_policies(pid_t pid) {
     for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
         std::ifstream in(task.path() / "stat");
         std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (stat.find(')') == std::string::npos) continue;  // the thread ended since the listing
         std::istringstream rest(stat.substr(stat.rfind(')') + 2));
         std::string field;
         for (int i = 3; i <= 41 && rest >> field; ++i) {}

@@ -34,37 +34,6 @@ FdLimit raise_fd_limit() {
 
 namespace {
 
-std::string policy_name(int policy) {
-    switch (policy) {
-        case SCHED_OTHER: return "other";
-        case SCHED_BATCH: return "batch";
-        case SCHED_IDLE: return "idle";
-        case SCHED_FIFO: return "fifo";
-        case SCHED_RR: return "rr";
-        default: return "unknown";
-    }
-}
-
-}  // namespace
-
-std::string current_scheduling() { return policy_name(::sched_getscheduler(0)); }
-
-Scheduling use_batch_scheduling() {
-    Scheduling out;
-    const int policy = ::sched_getscheduler(0);
-    out.before = out.now = policy_name(policy);
-    if (policy != SCHED_OTHER) return out;
-    const sched_param param{};
-    if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
-        out.error = std::strerror(errno);
-        return out;
-    }
-    out.now = policy_name(SCHED_BATCH);
-    return out;
-}
-
-namespace {
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
         s.remove_prefix(1);
@@ -101,6 +70,17 @@ std::vector<std::string> ancestors(std::string_view path) {
         p = slash == std::string::npos ? std::string() : p.substr(0, slash);
     }
     return out;
+}
+
+std::string policy_name(int policy) {
+    switch (policy) {
+        case SCHED_OTHER: return "other";
+        case SCHED_BATCH: return "batch";
+        case SCHED_IDLE: return "idle";
+        case SCHED_FIFO: return "fifo";
+        case SCHED_RR: return "rr";
+        default: return "unknown";
+    }
 }
 
 void take_min(std::optional<double>& best, std::optional<double> q) {
@@ -170,6 +150,22 @@ unsigned io_threads(unsigned configured, std::optional<double> quota, unsigned c
     if (!quota) return cores;
     const double up = std::ceil(*quota - 1e-9);
     return std::clamp(static_cast<unsigned>(std::max(1.0, up)), 1u, cores);
+}
+
+std::string current_scheduling() { return policy_name(::sched_getscheduler(0)); }
+
+Scheduling use_batch_scheduling() {
+    Scheduling out;
+    const int policy = ::sched_getscheduler(0);
+    out.before = out.now = policy_name(policy);
+    if (policy != SCHED_OTHER) return out;
+    const sched_param param{};
+    if (::sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+        out.error = std::strerror(errno);
+        return out;
+    }
+    out.now = policy_name(SCHED_BATCH);
+    return out;
 }
 
 }  // namespace mgw::gateway

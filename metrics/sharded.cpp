@@ -20,7 +20,7 @@ void ShardedHistogram::observe(double value) {
         std::find_if(bounds_.begin(), bounds_.end(), [value](double b) { return b >= value; }) - bounds_.begin());
     const std::size_t shard = this_thread_shard();
     count(shard, bucket).fetch_add(1, std::memory_order_relaxed);
-    shards_[shard].sum.fetch_add(value, std::memory_order_relaxed);
+    sums_[shard].sum.fetch_add(value, std::memory_order_relaxed);
 }
 
 void ShardedHistogram::flush() {
@@ -33,7 +33,7 @@ void ShardedHistogram::flush() {
             increments[i] += static_cast<double>(n);
             any = any || n != 0;
         }
-        sum += shards_[shard].sum.exchange(0.0, std::memory_order_relaxed);
+        sum += sums_[shard].sum.exchange(0.0, std::memory_order_relaxed);
     }
     if (any) target_.ObserveMultiple(increments, sum);
 }

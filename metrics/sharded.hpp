@@ -21,6 +21,11 @@ inline constexpr std::size_t kShards = 16;
 // The shard this thread keeps to (handed out in turn).
 std::size_t this_thread_shard();
 
+// One shard's running sum, on a cache line of its own.
+struct alignas(64) ShardSum {
+    std::atomic<double> sum{0.0};
+};
+
 class ShardedHistogram {
 public:
     // `target` keeps the metric's name, labels and buckets; `bounds` are its bucket boundaries.
@@ -39,9 +44,6 @@ private:
     struct alignas(64) Line {
         std::array<std::atomic<std::uint64_t>, 8> counts{};
     };
-    struct alignas(64) Shard {
-        std::atomic<double> sum{0.0};
-    };
     std::atomic<std::uint64_t>& count(std::size_t shard, std::size_t bucket) {
         return lines_[shard * lines_per_shard_ + bucket / 8].counts[bucket % 8];
     }
@@ -49,7 +51,7 @@ private:
     std::vector<double> bounds_;
     std::size_t lines_per_shard_;
     std::unique_ptr<Line[]> lines_;  // kShards * lines_per_shard_; a bucket per count, +Inf last
-    std::array<Shard, kShards> shards_{};
+    std::array<ShardSum, kShards> sums_{};
 };
 
 // A counter or gauge whose additions are sharded per thread; `Target` is prometheus::Counter or
@@ -62,19 +64,16 @@ public:
     ShardedAdd& operator=(const ShardedAdd&) = delete;
 
     // Thread-safe, lock-free; the value is in `target` after the next flush().
-    void add(double value) { shards_[this_thread_shard()].sum.fetch_add(value, std::memory_order_relaxed); }
+    void add(double value) { sums_[this_thread_shard()].sum.fetch_add(value, std::memory_order_relaxed); }
     void flush() {
         double sum = 0;
-        for (auto& s : shards_) sum += s.sum.exchange(0.0, std::memory_order_relaxed);
+        for (auto& s : sums_) sum += s.sum.exchange(0.0, std::memory_order_relaxed);
         if (sum != 0) target_.Increment(sum);
     }
 
 private:
-    struct alignas(64) Shard {
-        std::atomic<double> sum{0.0};
-    };
     Target& target_;
-    std::array<Shard, kShards> shards_{};
+    std::array<ShardSum, kShards> sums_{};
 };
 
 }  // namespace mgw::metrics

@@ -38,7 +38,7 @@ constexpr std::string_view kQuery =
 
 mgw::queue::RequestSet one_hit_set() {
     mgw::queue::RequestSet set;
-    boost::json::object hit;
+    mgw::php::Params hit;
     mgw::php::parse_str(kQuery, hit);
     set.requests.push_back(std::move(hit));
     set.server = {{"HTTP_USER_AGENT", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"},
@@ -117,13 +117,13 @@ double writer_hits_per_second(std::uint16_t port, const std::string& value, std:
 TEST_CASE("per-hit pieces") {
     const auto set = one_hit_set();
     const std::string json = mgw::queue::encode_json(set);
-    boost::json::object hit;
+    mgw::php::Params hit;
     mgw::php::parse_str(kQuery, hit);
     mgw::queue::QueueChoiceOptions choice;
     choice.queues = 16;
 
     BENCHMARK("php::parse_str, a 600-byte JS tracker query") {
-        boost::json::object out;
+        mgw::php::Params out;
         mgw::php::parse_str(kQuery, out);
         return out.size();
     };

@@ -8,7 +8,7 @@
 #include "fuzz/fuzz_check.hpp"
 #include "gateway/tracking.hpp"
 #include "gateway/validation.hpp"
-#include "queue/queue_choice.hpp"
+#include "php/params.hpp"
 
 #include <boost/beast/http/field.hpp>
 #include <boost/json/parse.hpp>
@@ -59,13 +59,13 @@ void check_result(const mgw::gateway::TrackingResult& r, bool gateway_token) {
                 // A client time survives only when the time it gives is inside the no-token window.
                 std::int64_t when = kNow;
                 if (h.contains("cdt")) {
-                    auto cdt = mgw::queue::param_string(h, "cdt");
+                    auto cdt = mgw::php::value_string(h.at("cdt"));
                     auto t = cdt ? mgw::gateway::parse_cdt_exact(*cdt) : std::nullopt;
                     MGW_FUZZ_CHECK(t && *t <= kNow && kNow - *t < kWindow);
                     when = *t;
                 }
                 if (h.contains("cdo")) {
-                    auto cdo = mgw::queue::param_string(h, "cdo");
+                    auto cdo = mgw::php::value_string(h.at("cdo"));
                     MGW_FUZZ_CHECK(cdo && !cdo->empty() && cdo->size() <= 10 &&
                                    cdo->find_first_not_of("0123456789") == std::string::npos);
                     MGW_FUZZ_CHECK(kNow - (when - std::stoll(*cdo)) < kWindow);

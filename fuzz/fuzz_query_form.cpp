@@ -2,6 +2,7 @@
 // sanitizers' findings it checks what the rest of the gateway relies on: at most max_input_vars
 // names stored, and no invalid UTF-8 left in any name or value (checklist item 43 of docs/wire-format.md).
 #include "fuzz/fuzz_check.hpp"
+#include "php/params.hpp"
 #include "php/php.hpp"
 
 #include <boost/json/value.hpp>
@@ -51,8 +52,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     MGW_FUZZ_CHECK(cookies.size() <= limits.max_vars);
     check_utf8(cookies, 0);
 
-    // GET + POST merge as the hit path does it.
-    mgw::php::array_union(query, cookies);
+    // The hit path's flat list holds exactly what the object holds, in the same order.
+    mgw::php::Params flat;
+    const auto f = mgw::php::parse_str(input, flat, limits);
+    MGW_FUZZ_CHECK(f.vars == q.vars && f.over_max_vars == q.over_max_vars);
+    MGW_FUZZ_CHECK(flat.size() == query.size());
+    auto member = query.begin();
+    for (const auto& p : flat) {
+        MGW_FUZZ_CHECK(member != query.end() && p.name == member->key());
+        MGW_FUZZ_CHECK(p.is_string() ? member->value().is_string() && p.text == member->value().get_string()
+                                     : *p.json == member->value());
+        ++member;
+    }
 
     const std::string sanitized = mgw::php::matomo_sanitize(input);
     MGW_FUZZ_CHECK(sanitized.find('\0') == std::string::npos);

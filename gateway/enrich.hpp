@@ -6,7 +6,7 @@
 #include "gateway/options.hpp"
 #include "geoip/geo.hpp"
 
-#include <boost/json/object.hpp>
+#include "php/params.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -30,7 +30,7 @@ std::optional<std::string> read_token_file(const std::string& path, std::string&
 // token_auth, cip, country, region, city, lat, long, and a cdt / cdo older than the no-token window
 // (a recent cdt stays: the mobile SDKs send one without a token), then adds the geo parameters.
 // Returns the number of client parameters removed.
-std::size_t authorise_with_gateway_geo(boost::json::object& hit, const geoip::GeoResult& geo,
-                                       const TrackingOptions& opts, std::int64_t now);
+std::size_t authorise_with_gateway_geo(php::Params& hit, const geoip::GeoResult& geo, const TrackingOptions& opts,
+                                       std::int64_t now);
 
 }  // namespace mgw::gateway

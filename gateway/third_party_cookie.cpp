@@ -46,11 +46,11 @@ bool is_safari(std::string_view ua) {
 
 }  // namespace
 
-std::string third_party_set_cookie(const boost::json::object& hit, std::string_view existing_id, std::int64_t now,
-                                   bool https, std::string_view user_agent, const TrackingOptions& opts) {
+std::string third_party_set_cookie(const php::Params& hit, std::string_view existing_id, std::int64_t now, bool https,
+                                   std::string_view user_agent, const TrackingOptions& opts) {
     std::string id(existing_id);
     if (id.empty()) {
-        auto own = queue::param_string(hit, "_id");
+        auto own = hit.string("_id");
         if (own && own->size() >= 16) id = own->substr(0, 16);
     }
     if (id.empty()) id = random_id();

@@ -5,7 +5,6 @@
 
 #include "gateway/ascii.hpp"
 #include "php/php.hpp"
-#include "queue/queue_choice.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -14,9 +13,7 @@
 namespace mgw::gateway {
 namespace {
 
-std::optional<std::string> str(const boost::json::object& hit, std::string_view name) {
-    return queue::param_string(hit, name);
-}
+std::optional<std::string> str(const php::Params& hit, std::string_view name) { return hit.string(name); }
 
 bool blank(const std::optional<std::string>& v) {
     return !v ||
@@ -109,27 +106,26 @@ namespace {
 // What worker_exception_reason reads of a hit, gathered in one pass over its keys: a pageview has a
 // dozen keys, and looking up each of the 17 names apart would scan them 17 times.
 struct Consulted {
-    const boost::json::value* cid = nullptr;
-    const boost::json::value* cdt = nullptr;
-    const boost::json::value* cdo = nullptr;
-    const boost::json::value* e_c = nullptr;
-    const boost::json::value* e_a = nullptr;
-    const boost::json::value* c_n = nullptr;
+    const php::Param* cid = nullptr;
+    const php::Param* cdt = nullptr;
+    const php::Param* cdo = nullptr;
+    const php::Param* e_c = nullptr;
+    const php::Param* e_a = nullptr;
+    const php::Param* c_n = nullptr;
     bool auth_param = false;  // cip, country, region, city, lat or long, non-empty
     bool event = false;       // e_c, e_a, e_n or e_v present
     bool content = false;     // c_n, c_p, c_t or c_i present
     bool negative_timing = false;
 };
 
-std::optional<std::string> value_of(const boost::json::value* v) { return v ? queue::value_string(*v) : std::nullopt; }
+std::optional<std::string> value_of(const php::Param* p) { return p ? php::value_string(*p) : std::nullopt; }
 
-Consulted consult(const boost::json::object& hit) {
+Consulted consult(const php::Params& hit) {
     Consulted c;
-    for (const auto& kv : hit) {
-        const std::string_view k = kv.key();
-        const boost::json::value& v = kv.value();
+    for (const auto& v : hit) {
+        const std::string_view k = v.name;
         if (k.size() > 3 && k.starts_with("pf_")) {
-            auto t = queue::value_string(v);
+            auto t = php::value_string(v);
             if (t && php_intval(*t) < 0) c.negative_timing = true;
             continue;
         }
@@ -144,7 +140,7 @@ Consulted consult(const boost::json::object& hit) {
             c.content = true;
             if (k == "c_n") c.c_n = &v;
         } else if (k == "cip" || k == "country" || k == "region" || k == "city" || k == "lat" || k == "long") {
-            auto t = queue::value_string(v);
+            auto t = php::value_string(v);
             if (t && !php::php_empty(*t)) c.auth_param = true;
         }
     }
@@ -153,7 +149,7 @@ Consulted consult(const boost::json::object& hit) {
 
 }  // namespace
 
-std::string_view worker_exception_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
+std::string_view worker_exception_reason(const php::Params& hit, bool has_token, const TrackingOptions& opts,
                                          std::int64_t now) {
     const Consulted c = consult(hit);
     if (auto cid = value_of(c.cid)) {
@@ -175,8 +171,7 @@ std::string_view worker_exception_reason(const boost::json::object& hit, bool ha
     return {};
 }
 
-std::string_view strict_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
-                               std::int64_t now) {
+std::string_view strict_reason(const php::Params& hit, bool has_token, const TrackingOptions& opts, std::int64_t now) {
     auto idsite = str(hit, "idsite");
     if (!idsite || !all_digits(*idsite) || php_intval(*idsite) <= 0) return "idsite_invalid";
     if (!opts.sites.empty() && std::find(opts.sites.begin(), opts.sites.end(), php_intval(*idsite)) == opts.sites.end())
@@ -186,8 +181,9 @@ std::string_view strict_reason(const boost::json::object& hit, bool has_token, c
     if (auto id = str(hit, "_id"); id && (id->size() < 16 || !all_hex(std::string_view(*id).substr(0, 16))))
         return "visitor_id_invalid";
     if (auto cid = str(hit, "cid"); cid && !cid->empty() && !all_hex(*cid)) return "visitor_id_invalid";
-    for (const auto& kv : hit)
-        if (longest_value(kv.value()) > opts.max_param_bytes) return "parameter_too_long";
+    for (const auto& p : hit)
+        if ((p.is_string() ? p.text.size() : longest_value(*p.json)) > opts.max_param_bytes)
+            return "parameter_too_long";
     return worker_exception_reason(hit, has_token, opts, now);
 }
 

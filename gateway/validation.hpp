@@ -5,7 +5,7 @@
 
 #include "gateway/options.hpp"
 
-#include <boost/json/object.hpp>
+#include "php/params.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -15,13 +15,12 @@ namespace mgw::gateway {
 
 // A reason label when the worker would raise an exception for this hit (dropping the rest of
 // its set), or empty. `has_token` is true when the set or the hit carries a token_auth.
-std::string_view worker_exception_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
+std::string_view worker_exception_reason(const php::Params& hit, bool has_token, const TrackingOptions& opts,
                                          std::int64_t now);
 
 // A reason label when strict mode refuses the hit (everything above, plus invalid or unlisted
 // idsite, missing rec, malformed _id/cid, oversize values), or empty.
-std::string_view strict_reason(const boost::json::object& hit, bool has_token, const TrackingOptions& opts,
-                               std::int64_t now);
+std::string_view strict_reason(const php::Params& hit, bool has_token, const TrackingOptions& opts, std::int64_t now);
 
 // A custom timestamp (cdt) as UNIX seconds: digits, or "YYYY-MM-DD HH:MM:SS" with an optional
 // numeric zone ("Z", "+0200"), as the mobile SDKs send it. nullopt when it can't be read.

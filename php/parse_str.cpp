@@ -3,8 +3,11 @@
 // php_register_variable_ex() (main/php_variables.c), because its pointer games over a C string
 // (terminating at '[', un-terminating on an unmatched '[', strchr for ']') define the exact
 // semantics of odd names and are easiest to reproduce faithfully by doing the same thing.
-// Also: array_union ($a + $b) and scrub_utf8 (U+FFFD per maximal ill-formed subpart).
+// Also: the same parse into a hit's flat list of views (php/params.hpp), and scrub_utf8 (U+FFFD per
+// maximal ill-formed subpart).
 #include "php/php.hpp"
+
+#include "php/params.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -12,6 +15,7 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -146,12 +150,18 @@ std::string scrubbed(std::string_view s, std::size_t from) {
 
 // ---------------------------------------------------------------- URL decoding
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
+// The value of a hex digit, -1 for any other byte.
+constexpr auto kHexValue = [] {
+    std::array<std::int8_t, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) {
+        t[c] = c >= '0' && c <= '9'   ? static_cast<std::int8_t>(c - '0')
+               : c >= 'a' && c <= 'f' ? static_cast<std::int8_t>(c - 'a' + 10)
+               : c >= 'A' && c <= 'F' ? static_cast<std::int8_t>(c - 'A' + 10)
+                                      : std::int8_t{-1};
+    }
+    return t;
+}();
+int hex_value(char c) { return kHexValue[static_cast<unsigned char>(c)]; }
 
 // True when one of the 8 bytes in `w` is `c` (exact as a whole).
 constexpr bool has_byte(std::uint64_t w, char c) {
@@ -529,14 +539,97 @@ ParseResult parse_str(std::string_view input, json::object& out, const ParseLimi
     return treat_data(input, '&', false, out, limits);
 }
 
+// What the one scan of parse_str(..., Params&) asks of a byte: does it end a pair or a name, can it
+// not be part of a name PHP keeps as it is, does it need URL decoding (in a value).
+enum : std::uint8_t { kEndPair = 1, kEndName = 2, kNotPlainName = 4, kDecode = 8 };
+constexpr auto kByteClass = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) {
+        if (c <= ' ' || c >= 0x7F || c == '%' || c == '+' || c == '.' || c == '[') t[c] |= kNotPlainName;
+        if (c == '%' || c == '+') t[c] |= kDecode;
+    }
+    t['&'] |= kEndPair;
+    t['='] |= kEndName;
+    return t;
+}();
+
+ParseResult parse_str(std::string_view input, Params& out, const ParseLimits& limits) {
+    // The usual query string has only names PHP stores as they are, so its pairs become views: names
+    // into `input`, values too unless they need decoding (then into one buffer the hit owns, as
+    // decoding never makes a value longer). The first name PHP would change or nest sends the whole
+    // string through the full port above, whose result the hit then views. One scan per pair finds
+    // its end, its '=' and whether its name is plain and its value needs decoding.
+    ParseResult result;
+    char* decoded = nullptr;
+    std::size_t used = 0;
+    std::uint64_t seen = 0;  // a bit per (length, first byte) of the names stored: most names are new
+    const char* p = input.data();
+    const char* const end = p + input.size();
+    while (p < end) {
+        const char* const name = p;
+        unsigned name_class = 0;
+        while (p < end && (kByteClass[static_cast<unsigned char>(*p)] & (kEndPair | kEndName)) == 0)
+            name_class |= kByteClass[static_cast<unsigned char>(*p++)];
+        const std::string_view name_view(name, static_cast<std::size_t>(p - name));
+        std::string_view value;
+        unsigned value_class = 0, value_bytes = 0;
+        if (p < end && *p == '=') {
+            const char* const v = ++p;
+            // Values are most of the bytes: 8 at a time up to the word with the '&', then byte by byte.
+            std::uint64_t any = 0, decode = 0;
+            for (; end - p >= 8; p += 8) {
+                const std::uint64_t w = load8(p);
+                if (has_byte(w, '&')) break;
+                any |= w;
+                decode |= static_cast<std::uint64_t>(has_byte(w, '%')) | static_cast<std::uint64_t>(has_byte(w, '+'));
+            }
+            value_class = decode != 0 ? kDecode : 0;
+            value_bytes = (any & kHigh) != 0 ? 0x80 : 0;
+            for (; p < end && *p != '&'; ++p) {
+                value_class |= kByteClass[static_cast<unsigned char>(*p)];
+                value_bytes |= static_cast<unsigned char>(*p);
+            }
+            value = std::string_view(v, static_cast<std::size_t>(p - v));
+        }
+        const bool empty_pair = p == name;
+        ++p;  // past the '&'
+        if (empty_pair) continue;
+        if (name_view.empty() || (name_class & kNotPlainName) != 0) {
+            json::object full(out.storage());
+            result = parse_str(input, full, limits);
+            out = Params(std::move(full));
+            return result;
+        }
+        if (++result.vars > limits.max_vars) {
+            result.over_max_vars = true;
+            continue;
+        }
+        if ((value_class & kDecode) != 0) {
+            if (decoded == nullptr) decoded = out.own_text(input.size());
+            char* const d = decoded + used;
+            std::memcpy(d, value.data(), value.size());
+            value = std::string_view(d, url_decode_in_place(d, value.size(), true));
+            used += value.size();
+            value_bytes = all_ascii(value) ? 0 : 0x80;
+        }
+        if ((value_bytes & 0x80) != 0)
+            if (const auto bad = first_invalid_utf8(value); bad != value.size()) value = out.keep(scrubbed(value, bad));
+        const std::size_t slot = name_view.size() * 7 + std::size_t{static_cast<unsigned char>(name[0])} +
+                                 std::size_t{static_cast<unsigned char>(name_view.back())} * 3;
+        const std::uint64_t bit = std::uint64_t{1} << (slot & 63);
+        if ((seen & bit) != 0) {
+            out.set_view(name_view, value);  // perhaps a repeated name: the last value wins, in the first place
+        } else {
+            seen |= bit;
+            out.append_view(name_view, value);
+        }
+    }
+    return result;
+}
+
 ParseResult parse_cookies(std::string_view header, json::object& out, const ParseLimits& limits) {
     // PHP copies the Cookie header as a C string, so a NUL byte ends it.
     return treat_data(header.substr(0, header.find('\0')), ';', true, out, limits);
-}
-
-void array_union(json::object& dst, const json::object& src) {
-    for (const auto& kv : src)
-        if (!dst.contains(kv.key())) dst.emplace(kv.key(), kv.value());
 }
 
 bool scrub_utf8(std::string& s) {

@@ -10,6 +10,8 @@
 
 namespace mgw::php {
 
+class Params;
+
 struct ParseLimits {
     std::size_t max_vars = 1000;   // PHP max_input_vars
     std::size_t max_nesting = 64;  // PHP max_input_nesting_level
@@ -27,14 +29,15 @@ struct ParseResult {
 // Values are JSON strings; nested PHP arrays become JSON objects, or JSON arrays when their keys are
 // exactly 0..n-1 in order (what PHP's json_encode does). Invalid UTF-8 is replaced by U+FFFD.
 ParseResult parse_str(std::string_view input, boost::json::object& out, const ParseLimits& limits = {});
+// The same into an empty hit's flat parameter list (php/params.hpp): names and values view `input`, which
+// the caller keeps alive as long as `out`; decoded values are text `out` owns. Names PHP changes or
+// nests ('.', ' ', '[', encoded bytes) take the path above and `out` views its result.
+ParseResult parse_str(std::string_view input, Params& out, const ParseLimits& limits = {});
 
 // Parses a Cookie header into `out` as PHP fills $_COOKIE: pairs separated by ';', leading
 // white space of names skipped, names not URL-decoded but mangled like parse_str names, values
 // raw-URL-decoded ('+' stays '+'), and the first occurrence of a name wins.
 ParseResult parse_cookies(std::string_view header, boost::json::object& out, const ParseLimits& limits = {});
-
-// PHP's array union `$dst = $dst + $src`: keys of src absent from dst are appended in order.
-void array_union(boost::json::object& dst, const boost::json::object& src);
 
 // Matomo's Common::sanitizeInputValue() for a string: line breaks removed, html_entity_decode
 // (ENT_QUOTES, UTF-8), NUL bytes removed, then htmlspecialchars (ENT_QUOTES, UTF-8).

@@ -42,12 +42,11 @@ Key pack_hex(std::string_view s) {
 // A parameter's value as matomo_sanitize would leave it, without a copy when it is a string that
 // sanitising keeps as it is (ids are); `own` holds the value otherwise. nullopt: absent, or not a
 // string, number or boolean.
-std::optional<std::string_view> sanitized_param(const boost::json::object& hit, std::string_view name,
-                                                std::string& own) {
-    const auto it = hit.find(name);
-    if (it == hit.end()) return std::nullopt;
-    if (const auto* s = it->value().if_string(); s != nullptr && php::sanitize_keeps(*s)) return std::string_view(*s);
-    auto v = value_string(it->value());
+std::optional<std::string_view> sanitized_param(const php::Params& hit, std::string_view name, std::string& own) {
+    const php::Param* p = hit.find(name);
+    if (p == nullptr) return std::nullopt;
+    if (p->is_string() && php::sanitize_keeps(p->text)) return p->text;
+    auto v = php::value_string(*p);
     if (!v) return std::nullopt;
     own = php::matomo_sanitize(*v);
     return std::string_view(own);
@@ -74,29 +73,10 @@ std::string third_party_cookie_id(std::string_view value) {
 }
 std::string sha1_hex(std::string_view data) { return digest_hex(EVP_sha1(), data); }
 
-std::optional<std::string> param_string(const boost::json::object& hit, std::string_view name) {
-    auto it = hit.find(name);
-    if (it == hit.end()) return std::nullopt;
-    return value_string(it->value());
-}
-
-std::optional<std::string> value_string(const boost::json::value& v) {
-    if (v.is_string()) return std::string(v.get_string());
-    if (v.is_int64()) return std::to_string(v.get_int64());
-    if (v.is_uint64()) return std::to_string(v.get_uint64());
-    if (v.is_bool()) return v.get_bool() ? std::string("1") : std::string();
-    if (v.is_double()) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", v.get_double());
-        return std::string(buf);
-    }
-    return std::nullopt;
-}
-
 namespace {
 
 // visitor_key, as its 16 characters.
-std::optional<Key> visitor_key16(const boost::json::object& hit, std::string_view third_party_cookie_value,
+std::optional<Key> visitor_key16(const php::Params& hit, std::string_view third_party_cookie_value,
                                  const QueueChoiceOptions& opts) {
     std::string own;
     if (opts.userid_overwrites_visitorid) {
@@ -126,7 +106,7 @@ std::optional<Key> visitor_key16(const boost::json::object& hit, std::string_vie
 
 }  // namespace
 
-std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
+std::optional<std::string> visitor_key(const php::Params& hit, std::string_view third_party_cookie_value,
                                        const QueueChoiceOptions& opts) {
     const auto key = visitor_key16(hit, third_party_cookie_value, opts);
     if (!key) return std::nullopt;
@@ -160,12 +140,12 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues) {
     return n % queues;
 }
 
-std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string_view remote_addr,
+std::optional<unsigned> choose_queue(const php::Params& hit, std::string_view remote_addr,
                                      std::string_view third_party_cookie_value, bool has_token,
                                      const QueueChoiceOptions& opts) {
     if (const auto key = visitor_key16(hit, third_party_cookie_value, opts))
         return queue_from_key(std::string_view(key->data(), key->size()), opts.queues);
-    auto cip = param_string(hit, "cip");
+    auto cip = hit.string("cip");
     if (cip && !php::php_empty(*cip)) {
         // Stock authenticates cip at the edge when it needs the IP for the queue; without any
         // token that fails with 400 and nothing of the request is queued (docs/wire-format.md: "Queue choice").

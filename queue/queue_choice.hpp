@@ -3,7 +3,7 @@
 // number of queues. Pure functions; stock workers rely on this being exactly the plugin's mapping.
 #pragma once
 
-#include <boost/json/object.hpp>
+#include "php/params.hpp"
 
 #include <optional>
 #include <string>
@@ -21,7 +21,7 @@ struct QueueChoiceOptions {
 // The 16 lower-case hex characters of the visitor id the edge derives for `hit` (step 1 of the queue choice), or
 // nullopt when there is none (the queue then follows the IP). `third_party_cookie_value` is the
 // raw value of the third-party id cookie (already URL-decoded), empty when absent.
-std::optional<std::string> visitor_key(const boost::json::object& hit, std::string_view third_party_cookie_value,
+std::optional<std::string> visitor_key(const php::Params& hit, std::string_view third_party_cookie_value,
                                        const QueueChoiceOptions& opts);
 
 // Queue id from the key string (16 hex of a visitor id, or the 32 hex of an md5): first three
@@ -33,7 +33,7 @@ unsigned queue_from_key(std::string_view key_str, unsigned queues);
 // nullopt when the hit has no visitor id and a non-empty cip but `has_token` is false (no token in
 // the hit or its set): stock refuses such a request with 400 (docs/wire-format.md: "Queue choice"), whatever the queue
 // count.
-std::optional<unsigned> choose_queue(const boost::json::object& hit, std::string_view remote_addr,
+std::optional<unsigned> choose_queue(const php::Params& hit, std::string_view remote_addr,
                                      std::string_view third_party_cookie_value, bool has_token,
                                      const QueueChoiceOptions& opts);
 
@@ -46,11 +46,5 @@ std::string third_party_cookie_id(std::string_view cookie_value);
 
 std::string md5_hex(std::string_view data);
 std::string sha1_hex(std::string_view data);
-
-// A parameter of a hit as the worker's getParam(..., 'string') sees it: strings as they are,
-// numbers and booleans in PHP's string form; arrays, objects and null give nullopt.
-std::optional<std::string> param_string(const boost::json::object& hit, std::string_view name);
-// The same for a value already found.
-std::optional<std::string> value_string(const boost::json::value& v);
 
 }  // namespace mgw::queue

@@ -168,6 +168,20 @@ void append_string(Writer& w, std::string_view s) {
 // JSON value (from a bulk body's objects) by Boost.JSON.
 void append_value(Writer& w, const boost::json::value& v);
 
+void append_params(Writer& w, const php::Params& hit) {
+    w.put('{');
+    bool first = true;
+    for (const auto& p : hit) {
+        if (!first) w.put(',');
+        first = false;
+        append_string(w, p.name);
+        w.put(':');
+        if (p.is_string()) append_string(w, p.text);
+        else append_value(w, *p.json);
+    }
+    w.put('}');
+}
+
 void append_object(Writer& w, const boost::json::object& o) {
     w.put('{');
     bool first = true;
@@ -223,7 +237,7 @@ void encode_json_into(const RequestSet& set, std::string& out) {
     for (const auto& hit : set.requests) {
         if (!first) w.put(',');
         first = false;
-        append_object(w, hit);
+        append_params(w, hit);
     }
     w.put("],\"env\":{\"server\":");
     // PHP writes an empty $_SERVER as [], but ours always has REMOTE_ADDR.

@@ -2,8 +2,9 @@
 // share a queue, the environment the worker restores, the token and the enqueue time.
 #pragma once
 
+#include "php/params.hpp"
+
 #include <boost/container/small_vector.hpp>
-#include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -14,7 +15,7 @@
 namespace mgw::queue {
 
 // The hits of a request or a set: nearly always one, so held inline.
-using Hits = boost::container::small_vector<boost::json::object, 1>;
+using Hits = boost::container::small_vector<php::Params, 1>;
 
 struct RequestSet {
     Hits requests;                                             // hit parameter maps, in arrival order

@@ -7,15 +7,14 @@
 
 namespace mgw::tracking {
 
-HitVerdict judge_hit(boost::json::object& hit, const HitContext& ctx) {
+HitVerdict judge_hit(php::Params& hit, const HitContext& ctx) {
     const auto& opts = ctx.opts;
     HitVerdict v;
     for (const auto& name : {"url", "urlref"}) {
         if (opts.strip_url_params.empty()) break;
-        if (auto it = hit.find(name); it != hit.end() && it->value().is_string())
-            it->value() = gateway::strip_query_params(it->value().get_string(), opts.strip_url_params);
+        if (auto text = hit.text(name)) hit.set(name, gateway::strip_query_params(*text, opts.strip_url_params));
     }
-    auto hit_token = queue::param_string(hit, "token_auth");
+    auto hit_token = hit.string("token_auth");
     const bool client_token = ctx.set_has_token || (hit_token && !php::php_empty(*hit_token));
     v.by_gateway = ctx.edge.gateway_token && ctx.edge.geo && !client_token;
     if (v.by_gateway) v.params_removed = gateway::authorise_with_gateway_geo(hit, *ctx.edge.geo, opts, ctx.now);

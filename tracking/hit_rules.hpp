@@ -6,7 +6,7 @@
 #include "gateway/enrich.hpp"
 #include "gateway/options.hpp"
 
-#include <boost/json/object.hpp>
+#include "php/params.hpp"
 
 #include <cstdint>
 #include <string_view>
@@ -36,6 +36,6 @@ struct HitVerdict {
 
 // Applies the rules to `hit` (changing it: stripped parameters, gateway authorisation) and says
 // what becomes of it.
-HitVerdict judge_hit(boost::json::object& hit, const HitContext& ctx);
+HitVerdict judge_hit(php::Params& hit, const HitContext& ctx);
 
 }  // namespace mgw::tracking

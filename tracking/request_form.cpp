@@ -2,8 +2,8 @@
 // deviation.
 #include "tracking/request_form.hpp"
 
+#include "php/params.hpp"
 #include "php/php.hpp"
-#include "queue/queue_choice.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
@@ -52,11 +52,12 @@ BulkParse parse_bulk(std::string_view raw, const gateway::TrackingOptions& opts,
             std::string_view query = s.substr(q + 1);
             query = query.substr(0, query.find('#'));
             if (query.empty()) continue;
-            boost::json::object params(sp);
-            php::parse_str(query, params, opts.parse_limits);
+            // The hit views its own copy of the query: the document dies with this call.
+            php::Params params(sp);
+            php::parse_str(params.keep(query), params, opts.parse_limits);
             if (!params.empty()) hits.push_back(std::move(params));
         } else if (entry.is_object()) {
-            hits.push_back(std::move(entry.get_object()));
+            hits.emplace_back(std::move(entry.get_object()));
         }
     }
     return BulkParse::ok;
@@ -75,41 +76,43 @@ Incoming refused(Incoming::Kind kind, unsigned status, std::string_view reason) 
 // The bulk body's hits; a token in the query string or form wins over the body's, and a bulk
 // request's token defaults to "".
 Incoming read_bulk(std::string_view body, const gateway::TrackingOptions& opts, Incoming in,
-                   const std::optional<std::string>& request_token, const boost::json::storage_ptr& sp) {
+                   std::optional<std::string_view> request_token, const boost::json::storage_ptr& sp) {
     std::optional<std::string> json_token;
     switch (parse_bulk(body, opts, in.hits, json_token, sp)) {
         case BulkParse::ok: break;
         case BulkParse::invalid: return refused(Incoming::Kind::no_hits, 200, "bulk_invalid_json");  // R2
         case BulkParse::too_many: return refused(Incoming::Kind::reject, 413, "bulk_too_many_hits");
     }
-    in.token = (request_token && !php::php_empty(*request_token)) ? *request_token : json_token.value_or(std::string());
+    in.token = (request_token && !php::php_empty(*request_token)) ? std::string(*request_token)
+                                                                  : json_token.value_or(std::string());
     return in;
 }
 
 }  // namespace
 
 Incoming read_hits(const RequestView& req, const gateway::TrackingOptions& opts, const boost::json::storage_ptr& sp) {
-    boost::json::object get_params(sp);
+    php::Params get_params(sp);
     const php::ParseResult get_res = php::parse_str(req.query(), get_params, opts.parse_limits);
-    boost::json::object post_params(sp);
+    php::Params post_params(sp);
     php::ParseResult post_res;
     if (req.method == "POST" && is_form(req.header("Content-Type")))
         post_res = php::parse_str(req.body, post_params, opts.parse_limits);
     if (get_res.over_max_vars || post_res.over_max_vars)
         return refused(Incoming::Kind::reject, 400, "too_many_parameters");
 
-    auto lookup = [&](std::string_view name) -> std::optional<std::string> {
-        if (auto v = queue::param_string(get_params, name)) return v;
-        return queue::param_string(post_params, name);
+    // $_GET and $_POST hold strings and arrays only.
+    auto lookup = [&](std::string_view name) -> std::optional<std::string_view> {
+        if (auto v = get_params.text(name)) return v;
+        return post_params.text(name);
     };
     Incoming in;
     // send_image comes from $_GET / $_POST only; a bulk body's own send_image is ignored (R4).
     if (auto si = lookup("send_image")) in.send_image = *si != "0";
     if (is_bulk(req.body)) in = read_bulk(req.body, opts, std::move(in), lookup("token_auth"), sp);
     else {
-        php::array_union(get_params, post_params);
+        get_params.union_with(std::move(post_params));
         if (!get_params.empty()) in.hits.push_back(std::move(get_params));
-        if (!in.hits.empty()) in.token = queue::param_string(in.hits.front(), "token_auth");
+        if (!in.hits.empty()) in.token = in.hits.front().string("token_auth");
     }
     if (in.kind == Incoming::Kind::hits && in.hits.empty()) {
         in.kind = Incoming::Kind::no_hits;  // R2

@@ -82,7 +82,7 @@ RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptio
 
 SetGrouper::SetGrouper(unsigned queues) : queues_(queues > 0 ? queues : 1), slot_of_(2 * queues_, UINT32_MAX) {}
 
-void SetGrouper::add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone) {
+void SetGrouper::add(php::Params hit, unsigned queue, bool by_gateway, bool alone) {
     if (alone) {
         groups_.push_back(Group{queue, by_gateway, {}});
         groups_.back().hits.push_back(std::move(hit));

@@ -49,7 +49,7 @@ using Groups = boost::container::small_vector<Group, 2>;
 class SetGrouper {
 public:
     explicit SetGrouper(unsigned queues);
-    void add(boost::json::object hit, unsigned queue, bool by_gateway, bool alone);
+    void add(php::Params hit, unsigned queue, bool by_gateway, bool alone);
     Groups& groups() { return groups_; }
 
 private:

@@ -24,8 +24,8 @@ TrackingResult refusal(TrackingKind kind, unsigned status, std::string_view reas
 
 bool has_client_token(const Incoming& in) {
     if (in.token && !php::php_empty(*in.token)) return true;
-    return std::any_of(in.hits.begin(), in.hits.end(), [](const boost::json::object& h) {
-        auto t = queue::param_string(h, "token_auth");
+    return std::any_of(in.hits.begin(), in.hits.end(), [](const php::Params& h) {
+        auto t = h.string("token_auth");
         return t && !php::php_empty(*t);
     });
 }

@@ -3,6 +3,7 @@
 // window.
 #include "gateway/enrich.hpp"
 #include "gateway/validation.hpp"
+#include "support/params.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,9 +15,10 @@ namespace {
 constexpr std::int64_t kNow = 1700000000;
 const mgw::geoip::GeoResult kGeo{"de", "BY", "Munich", 48.137, 11.575, {}};
 
-json::object authorised(json::object hit) {
+json::object authorised(json::object object) {
+    mgw::php::Params hit(std::move(object));
     authorise_with_gateway_geo(hit, kGeo, TrackingOptions{}, kNow);
-    return hit;
+    return mgw::test::to_object(hit);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ std::string queued_value(std::int64_t time, int level, const std::string& marker
     hit["idsite"] = "1";
     hit["rec"] = "1";
     hit["action_name"] = marker;
-    set.requests.push_back(std::move(hit));
+    set.requests.emplace_back(std::move(hit));
     set.server = {{"REMOTE_ADDR", "192.0.2.1"}};
     set.time = time;
     return mgw::queue::compress_value(mgw::queue::encode_json(set), level);

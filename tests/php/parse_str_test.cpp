@@ -1,7 +1,8 @@
-// tests/php/parse_str_test.cpp — literal expectations for parse_str, parse_cookies, array_union and
+// tests/php/parse_str_test.cpp — literal expectations for parse_str, parse_cookies and
 // scrub_utf8. Every expectation here was checked against PHP 8.2 (parse_str() for query strings,
 // `php -S` with a Cookie header for cookies), except invalid UTF-8, where we deliberately differ.
 #include "php/php.hpp"
+#include "support/params.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -24,9 +25,16 @@ void check_same(const json::object& got, const std::string& expected_json) {
     CHECK(json::serialize(got) == json::serialize(expected));
 }
 
+// The object form, checked against the hit path's flat list of the same query: same members in the
+// same order, same counts.
 json::object query(std::string_view q, const ParseLimits& limits = {}) {
     json::object out;
-    mgw::php::parse_str(q, out, limits);
+    const ParseResult full = mgw::php::parse_str(q, out, limits);
+    mgw::php::Params flat;
+    const ParseResult r = mgw::php::parse_str(q, flat, limits);
+    CHECK(json::serialize(mgw::test::to_object(flat)) == json::serialize(out));
+    CHECK(r.vars == full.vars);
+    CHECK(r.over_max_vars == full.over_max_vars);
     return out;
 }
 
@@ -163,13 +171,6 @@ TEST_CASE("cookies: nameless cookies are not counted, the header ends at a NUL b
     const ParseResult r = mgw::php::parse_cookies("a=1; ; =2; b=%FF; c=3\0d=4"sv, out);
     check_same(out, R"({"a":"1","b":"\uFFFD","c":"3"})");
     CHECK(r.vars == 3);
-}
-
-TEST_CASE("array_union: keys of src missing from dst are appended in src order (PHP dst + src)") {
-    json::object dst = json::parse(R"({"a":"1","b":"2"})").as_object();
-    const json::object src = json::parse(R"({"b":"x","c":"3","a":"y","d":["4"]})").as_object();
-    mgw::php::array_union(dst, src);
-    check_same(dst, R"({"a":"1","b":"2","c":"3","d":["4"]})");
 }
 
 TEST_CASE("scrub_utf8: one U+FFFD per maximal ill-formed subpart (Unicode / WHATWG)") {

@@ -3,6 +3,7 @@
 // inputs go to a temp file, hex-encoded one per line, and php prints one result per line.
 // A missing php fails the test (popen's shell exits 127) rather than skipping it.
 #include "php/php.hpp"
+#include "support/params.hpp"
 
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
@@ -241,6 +242,9 @@ TEST_CASE("differential: parse_str matches PHP 8 parse_str() on tricky and rando
         INFO("ours " << json::serialize(ours).substr(0, 600));
         CHECK(json::value(ours) == expected);
         CHECK(json::serialize(ours) == json::serialize(expected));  // same key order as well
+        mgw::php::Params flat;                                      // the hit path's form
+        mgw::php::parse_str(corpus[i], flat);
+        CHECK(json::serialize(mgw::test::to_object(flat)) == json::serialize(expected));
     }
 }
 

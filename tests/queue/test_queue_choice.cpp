@@ -22,7 +22,7 @@ unsigned q(const boost::json::object& h, unsigned queues, std::string_view ip = 
     QueueChoiceOptions opts;
     opts.queues = queues;
     opts.third_party_cookie = third_party;
-    return choose_queue(h, ip, cookie, true, opts).value();
+    return choose_queue(mgw::php::Params(h), ip, cookie, true, opts).value();
 }
 
 }  // namespace
@@ -124,7 +124,7 @@ TEST_CASE("queue choice: the never-reached non-hex branch sums the character cod
 TEST_CASE(
     "a cip decides the queue only with a token and without one the request is refused (docs/wire-format.md, queue "
     "choice)") {
-    auto h = hit({{"cip", "198.51.100.7"}});
+    const mgw::php::Params h(hit({{"cip", "198.51.100.7"}}));
     QueueChoiceOptions opts;
     opts.queues = 16;
     const auto with_token = choose_queue(h, "127.0.0.1", {}, true, opts);
@@ -136,10 +136,10 @@ TEST_CASE(
     CHECK_FALSE(choose_queue(h, "127.0.0.1", {}, false, opts));
     CHECK(choose_queue(h, "127.0.0.1", {}, true, opts) == 0u);
     // A visitor id decides first: the cip is not looked at.
-    auto with_id = hit({{"cip", "198.51.100.7"}, {"_id", "a1b2c3d4e5f60718"}});
+    const mgw::php::Params with_id(hit({{"cip", "198.51.100.7"}, {"_id", "a1b2c3d4e5f60718"}}));
     opts.queues = 4;
     CHECK(choose_queue(with_id, "127.0.0.1", {}, false, opts) == 3u);
     // An empty cip is no cip.
-    CHECK(choose_queue(hit({{"cip", ""}}), "127.0.0.1", {}, false, opts) ==
+    CHECK(choose_queue(mgw::php::Params(hit({{"cip", ""}})), "127.0.0.1", {}, false, opts) ==
           mgw::queue::queue_from_key(mgw::queue::md5_hex("127.0.0.1"), 4));
 }

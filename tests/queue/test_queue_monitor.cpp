@@ -20,7 +20,7 @@ std::string value_at(std::int64_t time, int level, std::size_t padding = 0) {
     boost::json::object hit;
     hit["idsite"] = "1";
     hit["action_name"] = std::string(padding, 'p');
-    set.requests.push_back(std::move(hit));
+    set.requests.emplace_back(std::move(hit));
     set.server = {{"REMOTE_ADDR", "192.0.2.1"}};
     set.time = time;
     return compress_value(encode_json(set), level);

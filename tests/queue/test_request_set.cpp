@@ -1,6 +1,7 @@
 // encode_json (queue/request_set.cpp) writes the request-set document by hand, with its own string
 // escaping: it must read exactly as Boost.JSON would write the same document.
 #include "queue/request_set.hpp"
+#include "support/params.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -26,7 +27,7 @@ boost::json::value map_value(const std::vector<std::pair<std::string, std::strin
 std::string reference(const RequestSet& set) {
     boost::json::object doc;
     boost::json::array requests;
-    for (const auto& hit : set.requests) requests.push_back(hit);
+    for (const auto& hit : set.requests) requests.push_back(mgw::test::to_object(hit));
     doc["requests"] = std::move(requests);
     doc["env"] = boost::json::object{{"server", map_value(set.server)}, {"cookie", map_value(set.cookies)}};
     if (set.token_auth) doc["tokenAuth"] = *set.token_auth;
@@ -46,7 +47,7 @@ TEST_CASE("encode_json: every byte value, in keys and values, escaped as Boost.J
     hit["all"] = all;
     hit[all.substr(0, 40)] = "key with control characters";
     hit["quote\"and\\backslash"] = "\"\\\"\\";
-    set.requests.push_back(hit);
+    set.requests.emplace_back(hit);
     set.server = {{"REMOTE_ADDR", "192.0.2.1"}, {"HTTP_USER_AGENT", all}};
     set.token_auth = "tok\"en";
     set.time = 1764979200;
@@ -55,10 +56,10 @@ TEST_CASE("encode_json: every byte value, in keys and values, escaped as Boost.J
 
 TEST_CASE("encode_json: nested arrays, objects, numbers, booleans and null of bulk hits") {
     RequestSet set;
-    set.requests.push_back(boost::json::parse(R"({"idsite":1,"rec":true,"x":null,"f":1.5,"n":-7,)"
-                                              R"("a":["1",{"b":["c",2]}],"o":{"k":"v\u0001"}})")
-                               .as_object());
-    set.requests.push_back(boost::json::parse(R"({"idsite":"2","e_v":1e300})").as_object());
+    set.requests.emplace_back(boost::json::parse(R"({"idsite":1,"rec":true,"x":null,"f":1.5,"n":-7,)"
+                                                 R"("a":["1",{"b":["c",2]}],"o":{"k":"v\u0001"}})")
+                                  .as_object());
+    set.requests.emplace_back(boost::json::parse(R"({"idsite":"2","e_v":1e300})").as_object());
     set.cookies = {{"_pk_ignore", "*"}};
     set.server = {{"REMOTE_ADDR", "2001:db8::"}};
     const std::string json = encode_json(set);
@@ -87,7 +88,7 @@ TEST_CASE("encode_json: random strings of every length around the 8-byte scan ma
             boost::json::object hit;
             hit["url"] = value;
             hit[value] = "k";
-            set.requests.push_back(std::move(hit));
+            set.requests.emplace_back(std::move(hit));
             set.server = {{"REMOTE_ADDR", "127.0.0.1"}, {"HTTP_REFERER", value}};
             REQUIRE(encode_json(set) == reference(set));
             ++checked;
@@ -109,7 +110,7 @@ TEST_CASE("encode_json: one byte to escape at every position of strings up to 24
                 boost::json::object hit;
                 hit["v"] = value;
                 hit[value] = "k";
-                set.requests.push_back(std::move(hit));
+                set.requests.emplace_back(std::move(hit));
                 set.server = {{"REMOTE_ADDR", "127.0.0.1"}, {"HTTP_REFERER", value}};
                 REQUIRE(encode_json(set) == reference(set));
                 ++checked;

@@ -108,7 +108,7 @@ std::string pageview_value(Rng& rng) {
     mgw::queue::RequestSet set;
     boost::json::object hit;
     mgw::php::parse_str(query, hit);
-    set.requests.push_back(std::move(hit));
+    set.requests.emplace_back(std::move(hit));
     set.server = {{"REMOTE_ADDR", "203.0.113." + std::to_string(rng() % 256)},
                   {"REQUEST_METHOD", "GET"},
                   {"HTTP_USER_AGENT", pick(agents)},

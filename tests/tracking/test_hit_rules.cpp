@@ -27,25 +27,25 @@ TEST_CASE("a plain pageview is queued by its visitor id or else by REMOTE_ADDR")
     opts.queue.queues = 4;
     EdgeContext edge{"203.0.113.9", "203.0.113.9"};
     const HitContext ctx{edge, opts, kNow};
-    json::object with_id{{"idsite", "1"}, {"rec", "1"}, {"_id", "a1b2c3d4e5f60718"}};
+    mgw::php::Params with_id(json::object{{"idsite", "1"}, {"rec", "1"}, {"_id", "a1b2c3d4e5f60718"}});
     auto v = judge_hit(with_id, ctx);
     CHECK(v.kind == HitVerdict::Kind::queue);
     CHECK(v.queue == 3);
     CHECK_FALSE(v.by_gateway);
     CHECK(v.problem.empty());
-    json::object anonymous{{"idsite", "1"}, {"rec", "1"}};
+    mgw::php::Params anonymous(json::object{{"idsite", "1"}, {"rec", "1"}});
     CHECK(judge_hit(anonymous, ctx).queue == ip_queue("203.0.113.9", 4));
 }
 
 TEST_CASE("a hit the worker would throw on is queued with its problem (alone) but refused in strict mode") {
     TrackingOptions opts;
     EdgeContext edge{"127.0.0.1", "127.0.0.1"};
-    json::object short_cid{{"idsite", "1"}, {"rec", "1"}, {"cid", "abc"}};
+    mgw::php::Params short_cid(json::object{{"idsite", "1"}, {"rec", "1"}, {"cid", "abc"}});
     auto v = judge_hit(short_cid, HitContext{edge, opts, kNow});
     CHECK(v.kind == HitVerdict::Kind::queue);
     CHECK(v.problem == "cid_invalid_length");
     opts.validation = mgw::gateway::Validation::strict;
-    json::object again{{"idsite", "1"}, {"rec", "1"}, {"cid", "abc"}};
+    mgw::php::Params again(json::object{{"idsite", "1"}, {"rec", "1"}, {"cid", "abc"}});
     auto strict = judge_hit(again, HitContext{edge, opts, kNow});
     CHECK(strict.kind == HitVerdict::Kind::refused);
     CHECK(strict.problem == v.problem);
@@ -55,8 +55,8 @@ TEST_CASE("cip without any token refuses the request and with the set's token it
     TrackingOptions opts;
     opts.queue.queues = 16;
     EdgeContext edge{"127.0.0.1", "127.0.0.1"};
-    json::object hit{{"idsite", "1"}, {"rec", "1"}, {"cip", "198.51.100.7"}};
-    json::object no_site{{"rec", "1"}};
+    mgw::php::Params hit(json::object{{"idsite", "1"}, {"rec", "1"}, {"cip", "198.51.100.7"}});
+    mgw::php::Params no_site(json::object{{"rec", "1"}});
     // Strict refuses what the worker skips quietly too (an invalid idsite).
     opts.validation = mgw::gateway::Validation::strict;
     CHECK(judge_hit(no_site, HitContext{edge, opts, kNow}).problem == "idsite_invalid");
@@ -70,28 +70,28 @@ TEST_CASE("cip without any token refuses the request and with the set's token it
 TEST_CASE("with the gateway token and a location a hit without a client token is authorised and enriched") {
     TrackingOptions opts;
     EdgeContext edge{"203.0.113.9", "203.0.113.9", false, &kGeo, &kGatewayToken};
-    json::object hit{{"idsite", "1"}, {"rec", "1"}, {"country", "fr"}, {"cip", "1.2.3.4"}};
+    mgw::php::Params hit(json::object{{"idsite", "1"}, {"rec", "1"}, {"country", "fr"}, {"cip", "1.2.3.4"}});
     auto v = judge_hit(hit, HitContext{edge, opts, kNow});
     CHECK(v.kind == HitVerdict::Kind::queue);
     CHECK(v.by_gateway);
     CHECK(v.params_removed == 2);
-    CHECK(hit.at("country") == "de");
+    CHECK(hit.text("country") == "de");
     CHECK_FALSE(hit.contains("cip"));
     // A client token keeps the set the client's: nothing is removed or added.
-    json::object client{{"idsite", "1"}, {"rec", "1"}, {"country", "fr"}, {"token_auth", "x"}};
+    mgw::php::Params client(json::object{{"idsite", "1"}, {"rec", "1"}, {"country", "fr"}, {"token_auth", "x"}});
     auto c = judge_hit(client, HitContext{edge, opts, kNow});
     CHECK_FALSE(c.by_gateway);
     CHECK(c.params_removed == 0);
-    CHECK(client.at("country") == "fr");
+    CHECK(client.text("country") == "fr");
 }
 
 TEST_CASE("configured URL parameters are stripped from url and urlref") {
     TrackingOptions opts;
     opts.strip_url_params = {"email"};
     EdgeContext edge{"127.0.0.1", "127.0.0.1"};
-    json::object hit{
-        {"idsite", "1"}, {"rec", "1"}, {"url", "https://e.org/?a=1&email=x"}, {"urlref", "https://r.org/?email=y"}};
+    mgw::php::Params hit(json::object{
+        {"idsite", "1"}, {"rec", "1"}, {"url", "https://e.org/?a=1&email=x"}, {"urlref", "https://r.org/?email=y"}});
     judge_hit(hit, HitContext{edge, opts, kNow});
-    CHECK(hit.at("url") == "https://e.org/?a=1");
-    CHECK(hit.at("urlref") == "https://r.org/");
+    CHECK(hit.text("url") == "https://e.org/?a=1");
+    CHECK(hit.text("urlref") == "https://r.org/");
 }

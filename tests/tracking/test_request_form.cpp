@@ -17,7 +17,7 @@ struct Req {
         : headers(std::move(h)), view{method, target, headers, body} {}
 };
 
-std::string str(const boost::json::object& o, std::string_view k) { return std::string(o.at(k).as_string()); }
+std::string str(const mgw::php::Params& hit, std::string_view k) { return std::string(hit.text(k).value()); }
 
 }  // namespace
 

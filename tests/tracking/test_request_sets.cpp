@@ -63,27 +63,27 @@ TEST_CASE("env.cookie keeps only the ignore and third-party cookies and the id i
 
 TEST_CASE("grouping: per queue in order of first appearance and token owners apart and problem hits alone") {
     SetGrouper g(4);
-    g.add({{"n", "1"}}, 2, false, false);
-    g.add({{"n", "2"}}, 0, false, false);
-    g.add({{"n", "3"}}, 2, false, false);
-    g.add({{"n", "4"}}, 2, true, false);
-    g.add({{"n", "5"}}, 2, false, true);
-    g.add({{"n", "6"}}, 2, false, false);
+    g.add(mgw::php::Params(json::object{{"n", "1"}}), 2, false, false);
+    g.add(mgw::php::Params(json::object{{"n", "2"}}), 0, false, false);
+    g.add(mgw::php::Params(json::object{{"n", "3"}}), 2, false, false);
+    g.add(mgw::php::Params(json::object{{"n", "4"}}), 2, true, false);
+    g.add(mgw::php::Params(json::object{{"n", "5"}}), 2, false, true);
+    g.add(mgw::php::Params(json::object{{"n", "6"}}), 2, false, false);
     auto& groups = g.groups();
     REQUIRE(groups.size() == 4);
     CHECK(groups[0].queue == 2);
     CHECK(groups[0].hits.size() == 3);  // 1, 3, 6
-    CHECK(groups[0].hits[2].at("n") == "6");
+    CHECK(groups[0].hits[2].text("n") == "6");
     CHECK(groups[1].queue == 0);
     CHECK(groups[2].by_gateway);
     CHECK(groups[3].hits.size() == 1);
-    CHECK(groups[3].hits[0].at("n") == "5");
+    CHECK(groups[3].hits[0].text("n") == "5");
 }
 
 TEST_CASE("encode_sets: one compressed request set per group and the gateway's token on its own sets") {
     SetGrouper g(4);
-    g.add({{"idsite", "1"}}, 1, false, false);
-    g.add({{"idsite", "2"}}, 1, true, false);
+    g.add(mgw::php::Params(json::object{{"idsite", "1"}}), 1, false, false);
+    g.add(mgw::php::Params(json::object{{"idsite", "2"}}), 1, true, false);
     const std::string gateway_token = "gw";
     SetEnvelope env{{{"REMOTE_ADDR", "127.0.0.1"}}, {}, std::nullopt, &gateway_token, 1700000000};
     auto sets = encode_sets(g.groups(), env, 1);
@@ -102,7 +102,7 @@ TEST_CASE("encode_sets: one compressed request set per group and the gateway's t
     CHECK(second.at("env").at("server").at("REMOTE_ADDR") == "127.0.0.1");
     // Level 0 writes the JSON as it is.
     SetGrouper plain(1);
-    plain.add({{"idsite", "1"}}, 0, false, false);
+    plain.add(mgw::php::Params(json::object{{"idsite", "1"}}), 0, false, false);
     SetEnvelope env0{{{"REMOTE_ADDR", "::1"}}, {}, std::string("t"), nullptr, 1};
     auto raw = encode_sets(plain.groups(), env0, 0);
     REQUIRE(raw.size() == 1);

@@ -11,6 +11,10 @@ Params::Params(boost::json::object object) : sp_(object.storage()) {
     adopt(json_.back());
 }
 
+Params::Params(std::initializer_list<std::pair<std::string_view, std::string_view>> list) {
+    for (const auto& [name, value] : list) set(name, value);
+}
+
 void Params::adopt(boost::json::value& v) {
     // Moving a boost::json::value hands over its table, so the members stay where they are.
     for (const auto& kv : v.get_object()) {

@@ -1,7 +1,7 @@
 // One hit's parameters as PHP holds them in $_GET + $_POST (or one bulk entry), in their order, as
-// views: names and string values point into the request, or into text the hit owns when a value had
-// to be decoded. Only what a plain name=value list cannot hold (a PHP array from `a[]=`, a bulk
-// entry's numbers, booleans, objects) is a JSON value. No string is copied to build a hit.
+// views (the same type holds a set's env.server and env.cookie): names and string values point into the request, or
+// into text the hit owns when a value had to be decoded. Only what a plain name=value list cannot hold (a PHP array
+// from `a[]=`, a bulk entry's numbers, booleans, objects) is a JSON value. No string is copied to build a hit.
 #pragma once
 
 #include <boost/container/small_vector.hpp>
@@ -10,10 +10,12 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mgw::php {
@@ -31,9 +33,12 @@ public:
 
     // Text the hit owns (decoded and replaced values) comes from `sp` when its memory is released all
     // at once (a per-request arena), else from the heap.
-    explicit Params(boost::json::storage_ptr sp = {}) : sp_(std::move(sp)) {}
+    Params() = default;
+    explicit Params(boost::json::storage_ptr sp) : sp_(std::move(sp)) {}
     // The members of `object` in its order; the object is kept alive by the hit.
     explicit Params(boost::json::object object);
+    // Names and string values copied from `list`, in its order (later duplicates replace earlier ones).
+    Params(std::initializer_list<std::pair<std::string_view, std::string_view>> list);
     Params(Params&&) noexcept = default;
     Params& operator=(Params&&) noexcept = default;
     Params(const Params&) = delete;

@@ -632,6 +632,8 @@ ParseResult parse_cookies(std::string_view header, json::object& out, const Pars
     return treat_data(header.substr(0, header.find('\0')), ';', true, out, limits);
 }
 
+bool valid_utf8(std::string_view s) { return first_invalid_utf8(s) == s.size(); }
+
 bool scrub_utf8(std::string& s) {
     const auto bad = first_invalid_utf8(s);
     if (bad == s.size()) return false;

@@ -50,6 +50,8 @@ bool sanitize_keeps(std::string_view value);
 // Replaces every maximal invalid UTF-8 subpart in `s` with U+FFFD (the Unicode recommendation; PHP's
 // JSON_INVALID_UTF8_SUBSTITUTE may emit fewer replacements). Returns true when anything was replaced.
 bool scrub_utf8(std::string& s);
+// True when `s` is valid UTF-8 (scrub_utf8 would leave it as it is).
+bool valid_utf8(std::string_view s);
 
 // True when the string is PHP-empty: "" or "0".
 inline bool php_empty(std::string_view s) { return s.empty() || s == "0"; }

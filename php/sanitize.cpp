@@ -141,11 +141,6 @@ std::string latin1_to_utf8(std::string_view s) {
     return out;
 }
 
-bool valid_utf8(std::string_view s) {
-    std::string copy(s);
-    return !scrub_utf8(copy);
-}
-
 }  // namespace
 
 bool sanitize_keeps(std::string_view value) {

@@ -214,18 +214,10 @@ void append_value(Writer& w, const boost::json::value& v) {
     }
 }
 
-void append_map(Writer& w, const std::vector<std::pair<std::string, std::string>>& kv) {
+// env.server or env.cookie: PHP writes an empty array as [].
+void append_map(Writer& w, const php::Params& kv) {
     if (kv.empty()) return w.put("[]");
-    w.put('{');
-    bool first = true;
-    for (const auto& [k, v] : kv) {
-        if (!first) w.put(',');
-        first = false;
-        append_string(w, k);
-        w.put(':');
-        append_string(w, v);
-    }
-    w.put('}');
+    append_params(w, kv);
 }
 
 }  // namespace

@@ -18,11 +18,11 @@ namespace mgw::queue {
 using Hits = boost::container::small_vector<php::Params, 1>;
 
 struct RequestSet {
-    Hits requests;                                             // hit parameter maps, in arrival order
-    std::vector<std::pair<std::string, std::string>> server;   // env.server, in this order
-    std::vector<std::pair<std::string, std::string>> cookies;  // env.cookie; written as [] when empty
-    std::optional<std::string> token_auth;                     // nullopt is JSON false
-    std::int64_t time = 0;                                     // UNIX seconds at enqueue
+    Hits requests;                          // hit parameter maps, in arrival order
+    php::Params server;                     // env.server, in this order
+    php::Params cookies;                    // env.cookie; written as [] when empty
+    std::optional<std::string> token_auth;  // nullopt is JSON false
+    std::int64_t time = 0;                  // UNIX seconds at enqueue
 };
 
 // The JSON document of docs/wire-format.md: exactly requests, env {server, cookie}, tokenAuth and time.

@@ -35,30 +35,34 @@ std::string php_server_key(std::string_view header) {
     return key;
 }
 
-// The env.server key of a header the worker reads, or empty for any other header.
-std::string server_key(std::string_view name) {
+// The env.server key of a header the worker reads (owned by `env` when it is built from the name), or
+// empty for any other header.
+std::string_view server_key(std::string_view name, php::Params& env) {
     for (const auto& h : kCopiedHeaders)
-        if (iequals(name, h.name)) return std::string(h.key);
-    if (name.size() >= 9 && iequals(name.substr(0, 9), "Sec-CH-UA")) return php_server_key(name);
+        if (iequals(name, h.name)) return h.key;
+    if (name.size() >= 9 && iequals(name.substr(0, 9), "Sec-CH-UA")) return env.keep(php_server_key(name));
     return {};
 }
 
 }  // namespace
 
-NameValues build_server_env(const RequestView& req, std::string_view remote_addr) {
-    NameValues env;
-    env.reserve(8);
-    env.emplace_back("REMOTE_ADDR", std::string(remote_addr));
-    env.emplace_back("REQUEST_METHOD", std::string(req.method));
+php::Params build_server_env(const RequestView& req, std::string_view remote_addr, const boost::json::storage_ptr& sp) {
+    php::Params env(sp);
+    env.append_view("REMOTE_ADDR", remote_addr);
+    env.append_view("REQUEST_METHOD", req.method);
     for (const auto& f : req.headers) {
-        std::string key = server_key(f.name);
+        const std::string_view key = server_key(f.name, env);
         if (key.empty()) continue;
-        std::string value(f.value);
-        php::scrub_utf8(value);
+        std::string_view value = f.value;
+        if (!php::valid_utf8(value)) {
+            std::string scrubbed(value);
+            php::scrub_utf8(scrubbed);
+            value = env.keep(scrubbed);
+        }
         // Repeated headers are joined as the web server does before PHP sees them.
-        auto existing = std::find_if(env.begin(), env.end(), [&](auto& kv) { return kv.first == key; });
-        if (existing != env.end()) existing->second += ", " + value;
-        else env.emplace_back(std::move(key), std::move(value));
+        if (const auto earlier = env.text(key))
+            env.set_view(key, env.keep(std::string(*earlier) + ", " + std::string(value)));
+        else env.append_view(key, value);
     }
     return env;
 }
@@ -71,7 +75,7 @@ RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptio
     RequestCookies out;
     for (const auto& name : {opts.ignore_cookie_name, opts.third_party_cookie_name}) {
         if (auto it = cookies.find(name); it != cookies.end() && it->value().is_string()) {
-            out.kept.emplace_back(name, std::string(it->value().get_string()));
+            out.kept.set(name, it->value().get_string());
             if (name == opts.third_party_cookie_name) out.third_party = it->value().get_string();
         }
     }
@@ -100,12 +104,12 @@ OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
     OutgoingSets out;
     out.reserve(groups.size());
     for (std::size_t i = 0; i < groups.size(); ++i) {
-        const bool last = i + 1 == groups.size();
         queue::RequestSet set;
         set.requests = std::move(groups[i].hits);
-        // The last set takes the shared parts instead of a copy (one set per request is the rule).
-        set.server = last ? std::move(envelope.server) : envelope.server;
-        set.cookies = last ? std::move(envelope.cookies) : envelope.cookies;
+        // The shared parts are lent to each set and taken back after its encoding (moving keeps what
+        // they view).
+        set.server = std::move(envelope.server);
+        set.cookies = std::move(envelope.cookies);
         set.token_auth = groups[i].by_gateway ? std::optional<std::string>(*envelope.gateway_token) : envelope.token;
         set.time = envelope.time;
         OutgoingSet o;
@@ -120,6 +124,8 @@ OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
         } else {
             o.value = queue::encode_json(set);
         }
+        envelope.server = std::move(set.server);
+        envelope.cookies = std::move(set.cookies);
         out.push_back(std::move(o));
     }
     return out;

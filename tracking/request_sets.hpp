@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gateway/options.hpp"
+#include "php/params.hpp"
 #include "queue/request_set.hpp"
 #include "tracking/request_view.hpp"
 
@@ -18,16 +19,17 @@
 
 namespace mgw::tracking {
 
-using NameValues = std::vector<std::pair<std::string, std::string>>;
-
 // The env.server entries the worker reads (docs/wire-format.md: "Entries the worker reads"), from the request headers
-// plus REMOTE_ADDR and REQUEST_METHOD. Proxy headers are never copied (docs/wire-format.md, "Client IP").
-NameValues build_server_env(const RequestView& req, std::string_view remote_addr);
+// plus REMOTE_ADDR and REQUEST_METHOD. Proxy headers are never copied (docs/wire-format.md, "Client IP"). Values
+// are views into `req` and `remote_addr`, except joined repeated headers and values with invalid UTF-8, which
+// the list owns (from `sp`).
+php::Params build_server_env(const RequestView& req, std::string_view remote_addr,
+                             const boost::json::storage_ptr& sp = {});
 
 // The cookies the worker reads (docs/wire-format.md: "Entries the worker reads"); other first-party cookies stay out of
 // Redis (privacy).
 struct RequestCookies {
-    NameValues kept;                 // env.cookie: the ignore cookie and the third-party id cookie
+    php::Params kept;                // env.cookie: the ignore cookie and the third-party id cookie
     std::string third_party;         // the third-party id cookie's value, empty unless that mode is on
     bool has_ignore_cookie = false;  // the visitor opted out (no Set-Cookie for them)
 };
@@ -67,8 +69,8 @@ struct OutgoingSet {
 
 // What every set of the request carries besides its hits.
 struct SetEnvelope {
-    NameValues server;
-    NameValues cookies;
+    php::Params server;
+    php::Params cookies;
     std::optional<std::string> token;            // the request's token_auth (nullopt: JSON false)
     const std::string* gateway_token = nullptr;  // for sets authorised by the gateway
     std::int64_t time = 0;

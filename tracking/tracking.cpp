@@ -95,8 +95,8 @@ TrackingResult build_tracking(const RequestView& req, const gateway::EdgeContext
         all.rejected_hits = r.rejected_hits;
         return all;
     }
-    SetEnvelope envelope{build_server_env(req, edge.remote_addr), std::move(cookies.kept), in.token, edge.gateway_token,
-                         now};
+    SetEnvelope envelope{build_server_env(req, edge.remote_addr, sp), std::move(cookies.kept), in.token,
+                         edge.gateway_token, now};
     r.kind = TrackingKind::queue;
     r.sets = encode_sets(grouper.groups(), envelope, opts.compression_level);
     return r;

@@ -16,11 +16,9 @@ using mgw::queue::RequestSet;
 
 namespace {
 
-boost::json::value map_value(const std::vector<std::pair<std::string, std::string>>& kv) {
+boost::json::value map_value(const mgw::php::Params& kv) {
     if (kv.empty()) return boost::json::array();
-    boost::json::object o;
-    for (const auto& [k, v] : kv) o[k] = v;
-    return o;
+    return mgw::test::to_object(kv);
 }
 
 // The same document built as a Boost.JSON value and serialised by Boost.JSON.

@@ -328,8 +328,8 @@ std::string& decode_buffer() {
 
 class Registrar {
 public:
-    Registrar(json::object& out, const ParseLimits& limits, bool cookies, ParseResult& result)
-        : out_(out), limits_(limits), cookies_(cookies), result_(result) {}
+    Registrar(json::object& out, const ParseLimits& limits, bool cookies)
+        : out_(out), limits_(limits), cookies_(cookies) {}
 
     // One name=value pair. Query names and values are URL-decoded ('+' is a space); cookie values
     // are raw-URL-decoded ('+' stays) and cookie names are not decoded at all.
@@ -494,7 +494,6 @@ private:
     json::object& out_;
     const ParseLimits& limits_;
     const bool cookies_;
-    ParseResult& result_;
     bool nested_ = false;
     std::string name_;  // decoded / scrubbed name, reused across pairs
     // The decoded value, kept by the thread across pairs and calls (its capacity is reused);
@@ -513,7 +512,7 @@ ParseResult treat_data(std::string_view input, char sep, bool cookies, json::obj
     // index and every later lookup of a name is a probe, not a scan. A tracking hit's usual
     // parameters fit; larger maps grow as they fill.
     if (out.empty()) out.reserve(19);
-    Registrar reg(out, limits, cookies, result);
+    Registrar reg(out, limits, cookies);
     for (std::size_t pos = 0; pos < input.size();) {
         std::size_t end = input.find(sep, pos);
         if (end == std::string_view::npos) end = input.size();

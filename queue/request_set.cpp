@@ -223,6 +223,17 @@ void append_map(Writer& w, const php::Params& kv) {
 }  // namespace
 
 void encode_json_into(const RequestSet& set, std::string& out) {
+    encode_json_into(
+        SetParts{set.requests, set.server, set.cookies, set.token_auth ? &*set.token_auth : nullptr, set.time}, out);
+}
+
+std::string encode_json(const SetParts& set) {
+    std::string out;
+    encode_json_into(set, out);
+    return out;
+}
+
+void encode_json_into(const SetParts& set, std::string& out) {
     Writer w(out, 512 + 1024 * set.requests.size());
     w.put("{\"requests\":[");
     bool first = true;
@@ -237,7 +248,7 @@ void encode_json_into(const RequestSet& set, std::string& out) {
     w.put(",\"cookie\":");
     append_map(w, set.cookies);
     w.put("},\"tokenAuth\":");
-    if (set.token_auth) append_string(w, *set.token_auth);
+    if (set.token_auth != nullptr) append_string(w, *set.token_auth);
     else w.put("false");
     w.put(",\"time\":");
     char digits[24];

@@ -32,6 +32,17 @@ std::string encode_json(const RequestSet& set);
 // allocation per set).
 void encode_json_into(const RequestSet& set, std::string& out);
 
+// A request set's parts where they are (the hit path encodes without moving them into a RequestSet).
+struct SetParts {
+    const Hits& requests;
+    const php::Params& server;
+    const php::Params& cookies;
+    const std::string* token_auth;  // null is JSON false
+    std::int64_t time;
+};
+void encode_json_into(const SetParts& set, std::string& out);
+std::string encode_json(const SetParts& set);
+
 // Writes "u00xx" (the escape of control character `c` after its backslash, lower-case hex as
 // Boost.JSON writes it) at `d`; returns the end. Also used by the access log.
 inline char* write_u00xx(char* d, unsigned char c) {

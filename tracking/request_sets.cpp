@@ -86,7 +86,7 @@ RequestCookies read_cookies(const RequestView& req, const gateway::TrackingOptio
 
 SetGrouper::SetGrouper(unsigned queues) : queues_(queues > 0 ? queues : 1), slot_of_(2 * queues_, UINT32_MAX) {}
 
-void SetGrouper::add(php::Params hit, unsigned queue, bool by_gateway, bool alone) {
+void SetGrouper::add(php::Params&& hit, unsigned queue, bool by_gateway, bool alone) {
     if (alone) {
         groups_.push_back(Group{queue, by_gateway, {}});
         groups_.back().hits.push_back(std::move(hit));
@@ -100,22 +100,18 @@ void SetGrouper::add(php::Params hit, unsigned queue, bool by_gateway, bool alon
     groups_[slot_of_[slot]].hits.push_back(std::move(hit));
 }
 
-OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
+OutgoingSets encode_sets(const Groups& groups, const SetEnvelope& envelope, int level) {
     OutgoingSets out;
     out.reserve(groups.size());
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-        queue::RequestSet set;
-        set.requests = std::move(groups[i].hits);
-        // The shared parts are lent to each set and taken back after its encoding (moving keeps what
-        // they view).
-        set.server = std::move(envelope.server);
-        set.cookies = std::move(envelope.cookies);
-        set.token_auth = groups[i].by_gateway ? std::optional<std::string>(*envelope.gateway_token) : envelope.token;
-        set.time = envelope.time;
+    const std::string* const request_token = envelope.token ? &*envelope.token : nullptr;
+    for (const auto& group : groups) {
+        // Encoded where the parts are: nothing is moved or copied into a RequestSet.
+        const queue::SetParts set{group.hits, envelope.server, envelope.cookies,
+                                  group.by_gateway ? envelope.gateway_token : request_token, envelope.time};
         OutgoingSet o;
-        o.queue_id = groups[i].queue;
-        o.key = queue::queue_key(groups[i].queue);
-        o.hits = set.requests.size();
+        o.queue_id = group.queue;
+        o.key = queue::queue_key(group.queue);
+        o.hits = group.hits.size();
         if (level > 0) {
             // The JSON only lives until it is compressed: the thread keeps one buffer for it.
             thread_local std::string json;
@@ -124,8 +120,6 @@ OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level) {
         } else {
             o.value = queue::encode_json(set);
         }
-        envelope.server = std::move(set.server);
-        envelope.cookies = std::move(set.cookies);
         out.push_back(std::move(o));
     }
     return out;

@@ -51,7 +51,7 @@ using Groups = boost::container::small_vector<Group, 2>;
 class SetGrouper {
 public:
     explicit SetGrouper(unsigned queues);
-    void add(php::Params hit, unsigned queue, bool by_gateway, bool alone);
+    void add(php::Params&& hit, unsigned queue, bool by_gateway, bool alone);
     Groups& groups() { return groups_; }
 
 private:
@@ -80,6 +80,6 @@ struct SetEnvelope {
 using OutgoingSets = boost::container::small_vector<OutgoingSet, 1>;
 
 // Encodes and compresses each group (queue::encode_json, queue::compress_value at `level`).
-OutgoingSets encode_sets(Groups& groups, SetEnvelope& envelope, int level);
+OutgoingSets encode_sets(const Groups& groups, const SetEnvelope& envelope, int level);
 
 }  // namespace mgw::tracking

@@ -87,6 +87,7 @@ private:
     void on_set_stored(queue::WriteStatus s);
     void finish_tracking(bool ok, bool overloaded);
     void send();
+    void write_deadline();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     // `counted`: the request is already in shared_.busy.
     void fail_request(unsigned status, std::string_view reason, std::string_view text, bool counted = false);
@@ -119,7 +120,8 @@ private:
     bool idle_ = true;              // waiting for the first byte of a next request
     bool drain_cancelled_ = false;  // the drain cancelled this idle connection's read
     bool first_request_ = true;
-    unsigned sync_depth_ = 0;  // answers written at once whose on_write is still on the stack
+    unsigned sync_depth_ = 0;       // answers written at once whose on_write is still on the stack
+    bool stream_deadline_ = false;  // the stream's own deadline is set (an asynchronous write, the PROXY header)
     // Per-request bookkeeping for metrics and the access log.
     std::chrono::steady_clock::time_point t0_;
     metrics::Endpoint endpoint_ = metrics::Endpoint::other;

@@ -130,6 +130,7 @@ void BasicSession<Stream>::read_proxy_header() {
         return close();
     }
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
+    stream_deadline_ = true;
     stream_.async_read_some(buffer_.prepare(proxy_header_max_bytes - buffer_.size()),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
                                 if (ec) return self->close();
@@ -163,7 +164,10 @@ template <class Stream>
 void BasicSession<Stream>::arm_read_timer(std::chrono::milliseconds timeout) {
     timed_out_ = false;
     reading_ = true;
-    Ops::no_deadline(stream_);
+    if (stream_deadline_) {
+        Ops::no_deadline(stream_);
+        stream_deadline_ = false;
+    }
     read_deadline_ = session_detail::Clock::now() + timeout;
     if (timer_waiting_ && read_timer_.expiry() <= read_deadline_) return;
     start_read_timer();
@@ -495,7 +499,6 @@ void BasicSession<Stream>::send() {
     // Counted before the write, so a client that has its answer also finds it in /metrics.
     shared_.metrics.request(endpoint_, status_,
                             std::chrono::duration<double>(session_detail::Clock::now() - t0_).count());
-    Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
     const auto body = fixed_ ? Response::body_type::value_type{} : res_.body();
     const std::array<net::const_buffer, 2> bufs{net::buffer(wire_), net::buffer(body.data(), body.size())};
     if constexpr (std::is_same_v<Stream, TcpStream>) {
@@ -511,7 +514,6 @@ void BasicSession<Stream>::send() {
                 n = 0;
             }
             if (ec || n == net::buffer_size(bufs)) {
-                Ops::no_deadline(stream_);
                 ++sync_depth_;
                 on_write(ec, n);
                 --sync_depth_;
@@ -519,6 +521,7 @@ void BasicSession<Stream>::send() {
             }
             beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
             rest.consume(n);
+            write_deadline();
             net::async_write(stream_, rest,
                              [self = this->shared_from_this(), n](beast::error_code ec, std::size_t more) {
                                  self->on_write(ec, n + more);
@@ -526,12 +529,20 @@ void BasicSession<Stream>::send() {
             return;
         }
     }
+    write_deadline();
     net::async_write(stream_, bufs, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
+}
+
+// An answer written asynchronously must be taken within --read-timeout-ms; one written at once
+// needs no deadline (and costs no timer update).
+template <class Stream>
+void BasicSession<Stream>::write_deadline() {
+    Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
+    stream_deadline_ = true;
 }
 
 template <class Stream>
 void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
-    const double secs = std::chrono::duration<double>(session_detail::Clock::now() - t0_).count();
     shared_.metrics.inflight_hits(-1);
     shared_.busy--;
     counted_ = false;
@@ -541,6 +552,7 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
         shared_.metrics.write_timeout();
     }
     if (shared_.opts.server.access_log) {
+        const double secs = std::chrono::duration<double>(session_detail::Clock::now() - t0_).count();
         AccessRecord rec{req_.method_string(), req_.target(), status_, bytes,  secs,
                          client_ip_,           outcome_,      reason_, queues_};
         access_log(rec, shared_.opts.server.access_log_sample);
@@ -579,6 +591,7 @@ void BasicSession<Stream>::linger_close(std::size_t drained) {
             stream_.socket().shutdown(net::socket_base::shutdown_send, ec);
             if (ec) return close();
             stream_.expires_after(std::chrono::seconds(1));
+            stream_deadline_ = true;
             buffer_.clear();
         }
         if (drained > max_drain) return close();

@@ -35,18 +35,23 @@ libdeflate_compressor* compressor_for(int level) {
 }  // namespace
 
 std::string compress_value(std::string_view json, int level) {
-    if (level <= 0) return std::string(json);
-    if (level == 1) {
-        std::string out;
-        if (small_zlib_compress(json, out)) return out;
+    std::string out;
+    compress_value_into(json, level, out);
+    return out;
+}
+
+void compress_value_into(std::string_view json, int level, std::string& out) {
+    if (level <= 0) {
+        out.assign(json);
+        return;
     }
+    if (level == 1 && small_zlib_compress(json, out)) return;
     if (level > 9) level = 9;
     libdeflate_compressor* c = compressor_for(level);
-    std::string out(libdeflate_zlib_compress_bound(c, json.size()), '\0');
+    out.resize(libdeflate_zlib_compress_bound(c, json.size()));
     std::size_t n = libdeflate_zlib_compress(c, json.data(), json.size(), out.data(), out.size());
     if (n == 0) throw std::runtime_error("zlib compression failed");
     out.resize(n);
-    return out;
 }
 
 std::string gzip_compress(std::string_view data, int level) {

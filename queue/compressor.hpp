@@ -13,6 +13,8 @@ namespace mgw::queue {
 // and level, so a hit costs no compressor set-up (per-call zlib initialisation alone would cap two
 // cores near 28,000 hits/s).
 std::string compress_value(std::string_view json, int level);
+// The same into `out` (replaced; its capacity is used).
+void compress_value_into(std::string_view json, int level, std::string& out);
 
 // gzip (RFC 1952) of `data`, for HTTP Content-Encoding; never for queue values (the worker cannot read gzip).
 std::string gzip_compress(std::string_view data, int level);

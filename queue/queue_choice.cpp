@@ -7,6 +7,7 @@
 #include <boost/beast/core/detail/base64.hpp>
 
 #include <array>
+#include <charconv>
 #include <cstdio>
 
 namespace mgw::queue {
@@ -156,8 +157,18 @@ std::optional<unsigned> choose_queue(const php::Params& hit, std::string_view re
 }
 
 std::string queue_key(unsigned queue_id) {
-    if (queue_id == 0) return "trackingQueueV1";
-    return "trackingQueueV1_" + std::to_string(queue_id);
+    std::string key;
+    queue_key_into(queue_id, key);
+    return key;
+}
+
+void queue_key_into(unsigned queue_id, std::string& out) {
+    out.assign("trackingQueueV1");
+    if (queue_id == 0) return;
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, queue_id).ptr;
+    out += '_';
+    out.append(digits, end);
 }
 
 }  // namespace mgw::queue

@@ -39,6 +39,8 @@ std::optional<unsigned> choose_queue(const php::Params& hit, std::string_view re
 
 // Redis list key of a queue: trackingQueueV1 for 0, trackingQueueV1_N otherwise (docs/wire-format.md, "Keys").
 std::string queue_key(unsigned queue_id);
+// The same into `out` (replaced; its capacity is used).
+void queue_key_into(unsigned queue_id, std::string& out);
 
 // The 16-character id inside a third-party cookie value "0=<base64 of the id>" (all-digit ids are
 // stored without base64), or empty when the value holds no such id.

@@ -4,6 +4,7 @@
 #include "queue/redis_writer.hpp"
 
 #include "metrics/metrics.hpp"
+#include "queue/string_pool.hpp"
 
 #include <hiredis/hiredis.h>
 #include <boost/asio/connect.hpp>
@@ -468,6 +469,9 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
                                  secs);
         }
         f.done(status, f.key, f.value);
+        // What the outcome left here (all of it when Redis stored the set) is memory for later sets.
+        give_string(std::move(f.key));
+        give_string(std::move(f.value));
     }
 
     // The reply deadline: the connection fails once Redis has owed a reply for --redis-reply-timeout
@@ -553,6 +557,10 @@ struct RedisWriter::Impl : std::enable_shared_from_this<Impl> {
             if (it.done.ret) {
                 f.key = std::move(it.key);
                 f.value = std::move(it.value);
+            } else {
+                // The bytes are in the batch now: their memory goes to later sets.
+                give_string(std::move(it.key));
+                give_string(std::move(it.value));
             }
             f.done = std::move(it.done);
         }

@@ -4,6 +4,7 @@
 #include "queue/compressor.hpp"
 #include "queue/queue_choice.hpp"
 #include "queue/request_set.hpp"
+#include "queue/string_pool.hpp"
 
 #include <algorithm>
 #include <array>
@@ -110,15 +111,18 @@ OutgoingSets encode_sets(const Groups& groups, const SetEnvelope& envelope, int 
                                   group.by_gateway ? envelope.gateway_token : request_token, envelope.time};
         OutgoingSet o;
         o.queue_id = group.queue;
-        o.key = queue::queue_key(group.queue);
         o.hits = group.hits.size();
+        // The key and the value reuse the memory of sets Redis has stored (queue/string_pool.hpp).
+        o.key = queue::take_string(32);
+        queue::queue_key_into(group.queue, o.key);
+        o.value = queue::take_string(512);
         if (level > 0) {
             // The JSON only lives until it is compressed: the thread keeps one buffer for it.
             thread_local std::string json;
             queue::encode_json_into(set, json);
-            o.value = queue::compress_value(json, level);
+            queue::compress_value_into(json, level, o.value);
         } else {
-            o.value = queue::encode_json(set);
+            queue::encode_json_into(set, o.value);
         }
         out.push_back(std::move(o));
     }

@@ -1,6 +1,5 @@
 #include "php/params.hpp"
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -49,24 +48,26 @@ std::optional<std::string_view> Params::text(std::string_view name) const {
     return p->text;
 }
 
+Param* Params::entry(std::string_view name) {
+    const Param* p = find(name);
+    return p != nullptr ? &entries_[static_cast<std::size_t>(p - entries_.data())] : nullptr;
+}
+
 std::size_t Params::erase(std::string_view name) {
-    const auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Param& e) { return e.name == name; });
-    if (it == entries_.end()) return 0;
-    entries_.erase(it);
+    const Param* p = find(name);
+    if (p == nullptr) return 0;
+    entries_.erase(entries_.begin() + (p - entries_.data()));
     return 1;
 }
 
 void Params::set(std::string_view name, std::string_view value) {
-    const Param* p = find(name);
-    set_view(p != nullptr ? p->name : keep(name), keep(value));
+    if (Param* p = entry(name)) *p = Param{p->name, keep(value)};
+    else entries_.push_back(Param{keep(name), keep(value)});
 }
 
 void Params::set_view(std::string_view name, std::string_view value) {
-    if (const Param* p = find(name)) {
-        entries_[static_cast<std::size_t>(p - entries_.data())] = Param{p->name, value};
-        return;
-    }
-    entries_.push_back(Param{name, value});
+    if (Param* p = entry(name)) *p = Param{p->name, value};
+    else entries_.push_back(Param{name, value});
 }
 
 void Params::union_with(Params&& other) {

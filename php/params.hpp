@@ -77,6 +77,7 @@ public:
 
 private:
     void adopt(boost::json::value& v);
+    Param* entry(std::string_view name);
 
     Entries entries_;
     boost::json::storage_ptr sp_;

@@ -227,12 +227,6 @@ void encode_json_into(const RequestSet& set, std::string& out) {
         SetParts{set.requests, set.server, set.cookies, set.token_auth ? &*set.token_auth : nullptr, set.time}, out);
 }
 
-std::string encode_json(const SetParts& set) {
-    std::string out;
-    encode_json_into(set, out);
-    return out;
-}
-
 void encode_json_into(const SetParts& set, std::string& out) {
     Writer w(out, 512 + 1024 * set.requests.size());
     w.put("{\"requests\":[");

@@ -41,7 +41,6 @@ struct SetParts {
     std::int64_t time;
 };
 void encode_json_into(const SetParts& set, std::string& out);
-std::string encode_json(const SetParts& set);
 
 // Writes "u00xx" (the escape of control character `c` after its backslash, lower-case hex as
 // Boost.JSON writes it) at `d`; returns the end. Also used by the access log.

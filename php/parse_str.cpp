@@ -561,7 +561,7 @@ ParseResult parse_str(std::string_view input, Params& out, const ParseLimits& li
     ParseResult result;
     char* decoded = nullptr;
     std::size_t used = 0;
-    std::uint64_t seen = 0;  // a bit per (length, first byte) of the names stored: most names are new
+    std::uint64_t seen = 0;  // a bit per (length, first and last byte) of the names stored: most names are new
     const char* p = input.data();
     const char* const end = p + input.size();
     while (p < end) {

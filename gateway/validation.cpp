@@ -13,8 +13,6 @@
 namespace mgw::gateway {
 namespace {
 
-std::optional<std::string> str(const php::Params& hit, std::string_view name) { return hit.string(name); }
-
 bool blank(const std::optional<std::string>& v) {
     return !v ||
            std::all_of(v->begin(), v->end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
@@ -172,15 +170,15 @@ std::string_view worker_exception_reason(const php::Params& hit, bool has_token,
 }
 
 std::string_view strict_reason(const php::Params& hit, bool has_token, const TrackingOptions& opts, std::int64_t now) {
-    auto idsite = str(hit, "idsite");
+    auto idsite = hit.string("idsite");
     if (!idsite || !all_digits(*idsite) || php_intval(*idsite) <= 0) return "idsite_invalid";
     if (!opts.sites.empty() && std::find(opts.sites.begin(), opts.sites.end(), php_intval(*idsite)) == opts.sites.end())
         return "idsite_not_allowed";
-    auto rec = str(hit, "rec");
+    auto rec = hit.string("rec");
     if (!rec || php_intval(*rec) == 0) return "rec_missing";
-    if (auto id = str(hit, "_id"); id && (id->size() < 16 || !all_hex(std::string_view(*id).substr(0, 16))))
+    if (auto id = hit.string("_id"); id && (id->size() < 16 || !all_hex(std::string_view(*id).substr(0, 16))))
         return "visitor_id_invalid";
-    if (auto cid = str(hit, "cid"); cid && !cid->empty() && !all_hex(*cid)) return "visitor_id_invalid";
+    if (auto cid = hit.string("cid"); cid && !cid->empty() && !all_hex(*cid)) return "visitor_id_invalid";
     for (const auto& p : hit)
         if ((p.is_string() ? p.text.size() : longest_value(*p.json)) > opts.max_param_bytes)
             return "parameter_too_long";

@@ -87,7 +87,7 @@ private:
     void on_set_stored(queue::WriteStatus s);
     void finish_tracking(bool ok, bool overloaded);
     void send();
-    void write_deadline();
+    void arm_stream_deadline();
     void on_write(boost::beast::error_code ec, std::size_t bytes);
     // `counted`: the request is already in shared_.busy.
     void fail_request(unsigned status, std::string_view reason, std::string_view text, bool counted = false);

@@ -129,8 +129,7 @@ void BasicSession<Stream>::read_proxy_header() {
         }
         return close();
     }
-    Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
-    stream_deadline_ = true;
+    arm_stream_deadline();
     stream_.async_read_some(buffer_.prepare(proxy_header_max_bytes - buffer_.size()),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
                                 if (ec) return self->close();
@@ -521,7 +520,7 @@ void BasicSession<Stream>::send() {
             }
             beast::buffers_suffix<std::array<net::const_buffer, 2>> rest(bufs);
             rest.consume(n);
-            write_deadline();
+            arm_stream_deadline();
             net::async_write(stream_, rest,
                              [self = this->shared_from_this(), n](beast::error_code ec, std::size_t more) {
                                  self->on_write(ec, n + more);
@@ -529,14 +528,15 @@ void BasicSession<Stream>::send() {
             return;
         }
     }
-    write_deadline();
+    arm_stream_deadline();
     net::async_write(stream_, bufs, beast::bind_front_handler(&BasicSession::on_write, this->shared_from_this()));
 }
 
-// An answer written asynchronously must be taken within --read-timeout-ms; one written at once
-// needs no deadline (and costs no timer update).
+// The stream's own deadline, --read-timeout-ms, for what is not covered by the read timer: the PROXY
+// header, and an answer written asynchronously (one written at once needs no deadline and costs no
+// timer update). The next request's read clears it.
 template <class Stream>
-void BasicSession<Stream>::write_deadline() {
+void BasicSession<Stream>::arm_stream_deadline() {
     Ops::write_deadline(stream_, shared_.opts.server.read_timeout);
     stream_deadline_ = true;
 }

@@ -1,5 +1,6 @@
-// The request set: the unit one RPUSH stores (docs/wire-format.md). Holds the hits of one HTTP request that
-// share a queue, the environment the worker restores, the token and the enqueue time.
+// The request set: the unit one RPUSH stores (docs/wire-format.md): the hits of one HTTP request that share a
+// queue, the environment the worker restores, the token and the enqueue time. The hit path encodes a set's
+// parts where they are (SetParts); RequestSet owns them, for a set built by hand (tests, the micro-benchmark).
 #pragma once
 
 #include "php/params.hpp"
@@ -32,7 +33,7 @@ std::string encode_json(const RequestSet& set);
 // allocation per set).
 void encode_json_into(const RequestSet& set, std::string& out);
 
-// A request set's parts where they are (the hit path encodes without moving them into a RequestSet).
+// A request set's parts where they are: what the hit path encodes.
 struct SetParts {
     const Hits& requests;
     const php::Params& server;

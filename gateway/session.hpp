@@ -7,6 +7,7 @@
 #pragma once
 
 #include "edge/object.hpp"
+#include "gateway/read_watch.hpp"
 #include "gateway/request_parser.hpp"
 #include "gateway/responses.hpp"
 #include "gateway/server.hpp"
@@ -62,7 +63,7 @@ struct StreamOps<TcpStream> {
 };
 
 template <class Stream>
-class BasicSession : public SessionBase, public std::enable_shared_from_this<BasicSession<Stream>> {
+class BasicSession : public SessionBase, public ReadWaiter, public std::enable_shared_from_this<BasicSession<Stream>> {
 public:
     BasicSession(Stream&& stream, ServerShared& shared);
     ~BasicSession() override;
@@ -75,6 +76,9 @@ private:
     using Ops = StreamOps<Stream>;
     void read_proxy_header();
     void do_read();
+    void read_idle();
+    void on_readable() override { read_idle(); }
+    bool stop_watch();
     void read_request();
     bool parse_buffered();
     void arm_read_timer(std::chrono::milliseconds timeout);
@@ -120,6 +124,8 @@ private:
     bool idle_ = true;              // waiting for the first byte of a next request
     bool drain_cancelled_ = false;  // the drain cancelled this idle connection's read
     bool first_request_ = true;
+    ReadWatch* watch_ = nullptr;  // this thread's read watch (TCP only), from the first idle wait on
+    ReadWatch::Slot watch_slot_ = 0;
     unsigned sync_depth_ = 0;       // answers written at once whose on_write is still on the stack
     bool stream_deadline_ = false;  // the stream's own deadline is set (an asynchronous write, the PROXY header)
     // Per-request bookkeeping for metrics and the access log.

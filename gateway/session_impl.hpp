@@ -90,6 +90,11 @@ BasicSession<Stream>::~BasicSession() {
         shared_.busy--;
         shared_.metrics.inflight_hits(-1);
     }
+    // The watch belongs to the session's thread. A session is almost always destroyed there
+    // (close() released it before); one destroyed elsewhere (the drain's reference was its last,
+    // the io_context's destruction) leaves its entry unused: its descriptor closes with the
+    // stream, which takes it out of the epoll set, and a shut-down watch is empty.
+    if (watch_ != nullptr && session_detail::running_here(stream_.get_executor())) watch_->release(watch_slot_);
     shared_.metrics.connection_closed();
     shared_.connections--;
     std::lock_guard lock(shared_.mu);
@@ -148,6 +153,10 @@ void BasicSession<Stream>::close_if_idle() {
         const bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
         if (self->idle_ && !started) {
             self->drain_cancelled_ = true;
+            if (self->stop_watch()) {
+                self->reading_ = false;
+                return self->close();
+            }
             Ops::cancel_reads(self->stream_);
         }
     });
@@ -183,6 +192,11 @@ void BasicSession<Stream>::start_read_timer() {
         if (ec || !self->reading_) return;
         if (session_detail::Clock::now() < self->read_deadline_) return self->start_read_timer();
         self->timed_out_ = true;
+        if (self->stop_watch()) {
+            // Idle in the read watch: there is no read to cancel and nothing started, so close.
+            self->reading_ = false;
+            return self->close();
+        }
         Ops::cancel_reads(self->stream_);
     });
 }
@@ -197,6 +211,23 @@ void BasicSession<Stream>::do_read() {
     if (first_request_ || buffer_.size() > 0) return read_request();
     parser_.reset();  // nothing of a next request yet (close_if_idle looks at the parser)
     arm_read_timer(shared_.opts.server.idle_timeout);
+    if constexpr (std::is_same_v<Stream, TcpStream>) {
+        // Wait in the thread's read watch rather than with a read that would fail (read_watch.hpp).
+        if (watch_ == nullptr) watch_ = &net::use_service<ReadWatch>(stream_.get_executor().context());
+        if (watch_->wait(watch_slot_, stream_.socket().native_handle(), *this)) return;
+    }
+    read_idle();
+}
+
+// Ends a wait in the read watch (the idle timeout, the drain); true when there was one, and then
+// no read is pending to cancel.
+template <class Stream>
+bool BasicSession<Stream>::stop_watch() {
+    return watch_ != nullptr && watch_->cancel(watch_slot_);
+}
+
+template <class Stream>
+void BasicSession<Stream>::read_idle() {
     stream_.async_read_some(buffer_.prepare(session_detail::idle_read_bytes),
                             [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t n) {
                                 self->reading_ = false;
@@ -573,6 +604,7 @@ void BasicSession<Stream>::on_write(beast::error_code ec, std::size_t bytes) {
 
 template <class Stream>
 void BasicSession<Stream>::close() {
+    if (watch_ != nullptr) watch_->release(watch_slot_);  // before the descriptor closes
     // The read timer's wait holds the session: end it now rather than at its expiry.
     read_timer_.cancel();
     ++timer_gen_;

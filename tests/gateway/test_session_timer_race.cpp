@@ -7,6 +7,7 @@
 // the order exact: the timer expires while the read waits, the request arrives, and one step of
 // the loop collects the expired timer and runs the read's completion ahead of it.
 #include "fuzz/test_stream_ops.hpp"
+#include "gateway/acking_sink.hpp"
 #include "gateway/session_impl.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,17 +21,7 @@ namespace {
 namespace beast = boost::beast;
 using TestSession = mgw::gateway::BasicSession<beast::test::stream>;
 
-class AckingSink : public mgw::queue::QueueSink {
-public:
-    std::size_t sets = 0;
-    void start() override {}
-    void submit(std::string, std::string, mgw::queue::WriteAck ack) override {
-        ++sets;
-        ack(mgw::queue::WriteStatus::ok);
-    }
-    void stop(std::function<void()> done) override { done(); }
-    bool ready() const override { return true; }
-};
+using mgw::test::AckingSink;
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <exception>
 
 namespace mgw::gateway {
 namespace net = boost::asio;
@@ -115,6 +116,10 @@ void ReadWatch::on_ready(const boost::system::error_code& ec) {
     armed_ = false;
     if (ec || !usable_) return;
     std::array<epoll_event, 64> events{};
+    // A callback that throws (it only starts a read) must not cost the reports after it, which
+    // epoll has already handed over: they are delivered, and the first exception goes on to the
+    // loop's barrier afterwards.
+    std::exception_ptr error;
     int n = 0;
     do {
         n = ::epoll_wait(set_.native_handle(), events.data(), static_cast<int>(events.size()), 0);
@@ -128,10 +133,15 @@ void ReadWatch::on_ready(const boost::system::error_code& ec) {
             ReadWaiter* w = e->waiter;
             e->waiter = nullptr;
             --waiting_;
-            w->on_readable();  // starts an asynchronous read: nothing re-enters the watch here
+            try {
+                w->on_readable();  // starts an asynchronous read: nothing re-enters the watch here
+            } catch (...) {
+                if (!error) error = std::current_exception();
+            }
         }
     } while (n == static_cast<int>(events.size()));
     arm();
+    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace mgw::gateway

@@ -91,9 +91,10 @@ BasicSession<Stream>::~BasicSession() {
         shared_.metrics.inflight_hits(-1);
     }
     // The watch belongs to the session's thread. A session is almost always destroyed there
-    // (close() released it before); one destroyed elsewhere (the drain's reference was its last,
-    // the io_context's destruction) leaves its entry unused: its descriptor closes with the
-    // stream, which takes it out of the epoll set, and a shut-down watch is empty.
+    // (close() released its entry before). One destroyed elsewhere (the drain's reference was its
+    // last, or the io_context is being destroyed) leaves its entry taken but idle: its descriptor
+    // closes with the stream, which takes it out of the epoll set, and a shut-down watch is empty.
+    // It cannot be waiting then: a waiting session's read timer holds it.
     if (watch_ != nullptr && session_detail::running_here(stream_.get_executor())) watch_->release(watch_slot_);
     shared_.metrics.connection_closed();
     shared_.connections--;

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include <chrono>
+#include <stdexcept>
 
 namespace {
 
@@ -25,10 +26,14 @@ struct Conn : mgw::gateway::ReadWaiter {
     net::local::stream_protocol::socket peer;
     ReadWatch::Slot slot = 0;
     int calls = 0;
+    bool throws = false;  // on_readable throws after counting the call
     explicit Conn(net::io_context& ioc) : watch(net::use_service<ReadWatch>(ioc)), ours(ioc), peer(ioc) {
         net::local::connect_pair(ours, peer);
     }
-    void on_readable() override { ++calls; }
+    void on_readable() override {
+        ++calls;
+        if (throws) throw std::runtime_error("callback failed");
+    }
     bool wait() { return watch.wait(slot, ours.native_handle(), *this); }
     void send(std::string_view bytes) { net::write(peer, net::buffer(bytes.data(), bytes.size())); }
 };
@@ -148,6 +153,34 @@ TEST_CASE("read watch: a released entry's reports do not reach the connection th
     CHECK(new_conn.calls == 1);
     CHECK(old_conn.calls == 0);
     CHECK(new_conn.watch.waiting() == 0);
+}
+
+TEST_CASE("read watch: a callback that throws does not cost the other connections of its round theirs") {
+    net::io_context ioc;
+    Conn a(ioc);
+    Conn b(ioc);
+    a.throws = true;
+    REQUIRE(a.wait());
+    REQUIRE(b.wait());
+    a.send("1");
+    b.send("2");  // both reports come in one round, whichever order epoll gives them
+    bool thrown = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!thrown && std::chrono::steady_clock::now() < deadline) {
+        try {
+            ioc.restart();
+            ioc.run_for(std::chrono::milliseconds(50));
+        } catch (const std::runtime_error&) {
+            thrown = true;  // the loop's barrier would count it
+        }
+    }
+    CHECK(thrown);
+    CHECK(a.calls == 1);
+    CHECK(b.calls == 1);
+    CHECK(a.watch.waiting() == 0);
+    REQUIRE(b.wait());  // the watch goes on
+    b.send("3");
+    REQUIRE(run_until(ioc, [&] { return b.calls == 2; }));
 }
 
 TEST_CASE("read watch: a descriptor epoll refuses reads as before") {

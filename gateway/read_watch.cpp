@@ -115,7 +115,7 @@ void ReadWatch::arm() {
 void ReadWatch::on_ready(const boost::system::error_code& ec) {
     armed_ = false;
     if (ec || !usable_) return;
-    std::array<epoll_event, 64> events{};
+    std::array<epoll_event, 64> events;  // not zeroed: epoll_wait fills what is read
     // A callback that throws (it only starts a read) must not cost the reports after it, which
     // epoll has already handed over: they are delivered, and the first exception goes on to the
     // loop's barrier afterwards.

@@ -47,34 +47,32 @@ ReadWatch::Entry* ReadWatch::find(Slot slot) {
     return e.used && e.gen == gen_of(slot) ? &e : nullptr;
 }
 
+ReadWatch::Entry& ReadWatch::add(Slot& slot, int fd) {
+    std::uint32_t i = 0;
+    if (free_.empty()) {
+        i = static_cast<std::uint32_t>(entries_.size());
+        entries_.emplace_back();
+    } else {
+        i = free_.back();
+        free_.pop_back();
+    }
+    Entry& e = entries_[i];
+    const std::uint32_t gen = e.gen + 1 != 0 ? e.gen + 1 : 1;  // slot 0 means "none"
+    e = Entry{.gen = gen, .used = true};
+    slot = (static_cast<Slot>(gen) << 32U) | i;
+    // Edge-triggered: each arrival reports once. A socket already readable reports at once.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = slot;
+    // Not watchable (not a socket epoll takes): this connection reads as Asio does from now on.
+    e.unwatched = ::epoll_ctl(set_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0;
+    return e;
+}
+
 bool ReadWatch::wait(Slot& slot, int fd, ReadWaiter& waiter) {
     if (!usable_) return false;
     Entry* e = find(slot);
-    if (e == nullptr) {
-        std::uint32_t i = 0;
-        if (free_.empty()) {
-            i = static_cast<std::uint32_t>(entries_.size());
-            entries_.emplace_back();
-        } else {
-            i = free_.back();
-            free_.pop_back();
-        }
-        e = &entries_[i];
-        e->used = true;
-        e->hint = false;
-        e->unwatched = false;
-        e->waiter = nullptr;
-        ++e->gen;
-        if (e->gen == 0) ++e->gen;  // slot 0 means "none"
-        const Slot s = (static_cast<Slot>(e->gen) << 32U) | i;
-        // Edge-triggered: each arrival reports once. A socket already readable reports at once.
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-        ev.data.u64 = s;
-        slot = s;
-        // Not watchable (not a socket epoll takes): this connection reads as Asio does from now on.
-        e->unwatched = ::epoll_ctl(set_.native_handle(), EPOLL_CTL_ADD, fd, &ev) != 0;
-    }
+    if (e == nullptr) e = &add(slot, fd);
     if (e->unwatched) return false;
     if (e->hint) {
         e->hint = false;

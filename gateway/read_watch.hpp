@@ -73,6 +73,8 @@ private:
     };
 
     void shutdown() override;
+    // A new entry for `fd`, registered in the set (or marked unwatched); `slot` names it.
+    Entry& add(Slot& slot, int fd);
     void arm();
     void on_ready(const boost::system::error_code& ec);
     Entry* find(Slot slot);

@@ -78,7 +78,7 @@ private:
     void do_read();
     void read_idle();
     void on_readable() override { read_idle(); }
-    bool stop_watch();
+    bool close_if_watching();
     void read_request();
     bool parse_buffered();
     void arm_read_timer(std::chrono::milliseconds timeout);

@@ -147,17 +147,15 @@ void BasicSession<Stream>::read_proxy_header() {
 template <class Stream>
 void BasicSession<Stream>::close_if_idle() {
     boost::asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-        // Not closed from here: a read may have completed with a whole request whose handler is
-        // queued behind us (its bytes are neither in the socket nor yet in the buffer). Cancel the
-        // read instead; its handler closes if nothing came, and the request is answered (with
-        // Connection: close) if it did.
+        // A read may have completed with a whole request whose handler is queued behind us (its
+        // bytes are neither in the socket nor yet in the buffer), so a reading connection is not
+        // closed from here: its read is cancelled, and its handler closes if nothing came, or the
+        // request is answered (with Connection: close) if it did. One waiting in the read watch has
+        // no read in flight and is closed at once.
         const bool started = self->buffer_.size() > 0 || (self->parser_ && self->parser_->got_some());
         if (self->idle_ && !started) {
             self->drain_cancelled_ = true;
-            if (self->stop_watch()) {
-                self->reading_ = false;
-                return self->close();
-            }
+            if (self->close_if_watching()) return;
             Ops::cancel_reads(self->stream_);
         }
     });
@@ -193,11 +191,7 @@ void BasicSession<Stream>::start_read_timer() {
         if (ec || !self->reading_) return;
         if (session_detail::Clock::now() < self->read_deadline_) return self->start_read_timer();
         self->timed_out_ = true;
-        if (self->stop_watch()) {
-            // Idle in the read watch: there is no read to cancel and nothing started, so close.
-            self->reading_ = false;
-            return self->close();
-        }
+        if (self->close_if_watching()) return;
         Ops::cancel_reads(self->stream_);
     });
 }
@@ -220,11 +214,14 @@ void BasicSession<Stream>::do_read() {
     read_idle();
 }
 
-// Ends a wait in the read watch (the idle timeout, the drain); true when there was one, and then
-// no read is pending to cancel.
+// For the idle timeout and the drain: a connection waiting in the read watch has no read to cancel
+// and nothing of a next request, so its wait ends and it closes. False when it was not waiting.
 template <class Stream>
-bool BasicSession<Stream>::stop_watch() {
-    return watch_ != nullptr && watch_->cancel(watch_slot_);
+bool BasicSession<Stream>::close_if_watching() {
+    if (watch_ == nullptr || !watch_->cancel(watch_slot_)) return false;
+    reading_ = false;
+    close();
+    return true;
 }
 
 template <class Stream>
